@@ -1,0 +1,226 @@
+//! Account use cases: register, log in, authenticate, read, update and delete users.
+
+use crate::auth::{self, IssuedToken};
+use crate::domain::{NewUser, Page, PageRequest, Role, User, UserChanges, UserId};
+use crate::error::{Error, Result};
+use crate::idv::{blocking, Idv, Principal};
+use crate::ports::email_key;
+
+/// A new account's details as a client sends them.
+#[derive(Clone)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+}
+
+/// Changes a client asks for; `None` leaves a field as it is.
+#[derive(Clone, Default)]
+pub struct ProfileUpdate {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub password: Option<String>,
+}
+
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 256;
+const MAX_NAME_CHARS: usize = 200;
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// Dummy hash verified when an e-mail is unknown, so that login takes as long either way.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y9hPz2pT2mIuFm0PvO4nOdb+O6m6p2Q3q6zj1jP0Ge4";
+
+fn validate_email(email: &str) -> Result<String> {
+    let email = email.trim();
+    let invalid = |why: &'static str| Error::invalid("email", "invalid_email", why);
+    if email.is_empty() {
+        return Err(Error::invalid("email", "required", "email is required"));
+    }
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(invalid("email must be at most 254 characters"));
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err(invalid("email must contain '@'"));
+    };
+    let well_formed = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !well_formed {
+        return Err(invalid("email is not a valid address"));
+    }
+    Ok(email.to_string())
+}
+
+fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("full_name", "required", "full_name must not be blank"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "full_name",
+            "invalid_name",
+            "full_name must be at most 200 characters without control characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn validate_password(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(Error::invalid(
+            "password",
+            "invalid_password",
+            "password must be 8 to 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn hash(password: String) -> Result<String> {
+    blocking(move || auth::hash_password(&password)).await?
+}
+
+impl Idv {
+    /// Registers a user with the `user` role.
+    pub async fn register(&self, registration: Registration) -> Result<User> {
+        self.create_account(registration, Role::User).await
+    }
+
+    /// Creates an administrator (CLI and first start).
+    pub async fn create_admin(&self, registration: Registration) -> Result<User> {
+        self.create_account(registration, Role::Admin).await
+    }
+
+    /// Creates the administrator unless an account with this e-mail exists; returns whether it
+    /// created one.
+    pub async fn ensure_admin(&self, registration: Registration) -> Result<bool> {
+        if self.ports.users.find_user_by_email(&email_key(&registration.email)).await?.is_some() {
+            return Ok(false);
+        }
+        match self.create_admin(registration).await {
+            Ok(_) => Ok(true),
+            // Another instance created it at the same moment.
+            Err(Error::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_account(&self, registration: Registration, role: Role) -> Result<User> {
+        let email = validate_email(&registration.email)?;
+        let full_name = validate_name(&registration.full_name)?;
+        validate_password(&registration.password)?;
+        if self.ports.users.find_user_by_email(&email_key(&email)).await?.is_some() {
+            return Err(email_taken());
+        }
+        let password_hash = hash(registration.password).await?;
+        let user = NewUser { email, full_name, role, password_hash };
+        let created = self.ports.users.create_user(user).await?;
+        tracing::info!(user_id = created.id, role = role.as_str(), "user registered");
+        Ok(created)
+    }
+
+    /// Checks e-mail and password and issues an access token. `Unauthorized` for an unknown
+    /// address or a wrong password alike.
+    pub async fn login(&self, email: &str, password: &str) -> Result<IssuedToken> {
+        let user = self.ports.users.find_user_by_email(&email_key(email)).await?;
+        let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+        let password = password.to_string();
+        let matches = blocking(move || auth::verify_password(&password, &hash)).await?;
+        match user {
+            Some(user) if matches => self.tokens.issue(user.id, user.role),
+            Some(user) => {
+                tracing::warn!(user_id = user.id, "login failed: wrong password");
+                Err(Error::Unauthorized)
+            }
+            None => {
+                tracing::warn!("login failed: unknown account");
+                Err(Error::Unauthorized)
+            }
+        }
+    }
+
+    /// Establishes the caller from an access token. A token of a deleted user is refused.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let subject = self.tokens.verify(token)?;
+        match self.ports.users.get_user(subject.user_id).await {
+            Ok(user) => Ok(Principal { user_id: user.id, role: user.role }),
+            Err(Error::NotFound { .. }) => Err(Error::Unauthorized),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_user(&self, caller: &Principal, id: UserId) -> Result<User> {
+        caller.may_act_for(id)?;
+        self.ports.users.get_user(id).await
+    }
+
+    /// Every user, for administrators.
+    pub async fn list_users(&self, caller: &Principal, page: PageRequest) -> Result<Page<User>> {
+        caller.require_admin()?;
+        self.ports.users.list_users(page).await
+    }
+
+    pub async fn update_user(
+        &self,
+        caller: &Principal,
+        id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<User> {
+        caller.may_act_for(id)?;
+        let email = update.email.as_deref().map(validate_email).transpose()?;
+        let full_name = update.full_name.as_deref().map(validate_name).transpose()?;
+        if let Some(password) = &update.password {
+            validate_password(password)?;
+        }
+        if let Some(email) = &email {
+            let owner = self.ports.users.find_user_by_email(&email_key(email)).await?;
+            if owner.is_some_and(|owner| owner.id != id) {
+                return Err(email_taken());
+            }
+        }
+        let password_hash = match update.password {
+            Some(password) => Some(hash(password).await?),
+            None => None,
+        };
+        let changes = UserChanges { email, full_name, password_hash };
+        self.ports.users.update_user(id, changes).await
+    }
+
+    /// Deletes a user, their verifications and their images.
+    pub async fn delete_user(&self, caller: &Principal, id: UserId) -> Result<()> {
+        caller.may_act_for(id)?;
+        let prefixes = self.ports.users.delete_user(id).await?;
+        for prefix in prefixes {
+            self.remove_images(&prefix).await;
+        }
+        tracing::info!(user_id = id, "user deleted");
+        Ok(())
+    }
+}
+
+fn email_taken() -> Error {
+    Error::conflict("email", "email_taken", "a user with this email already exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2id_string() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn trims_emails_and_keeps_tags() {
+        assert_eq!(validate_email("  a+tag@example.com ").unwrap(), "a+tag@example.com");
+        assert!(validate_email("no-at-sign").is_err());
+        assert!(validate_email("a@localhost").is_err());
+        assert!(validate_email("a b@example.com").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! [`Idv`]: the use cases, assembled from ports and settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::auth::{Secret, TokenAuthority};
+use crate::domain::{Role, UserId};
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::ports::{BlobStore, JobQueue, UserStore, VerificationStore};
+use crate::scoring::Scorer;
+
+/// The adapters idv runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserStore>,
+    pub verifications: Arc<dyn VerificationStore>,
+    pub jobs: Arc<dyn JobQueue>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub scorer: Arc<dyn Scorer>,
+}
+
+impl Ports {
+    /// Ports from one store object that plays every storage role.
+    pub fn from_store<S>(store: Arc<S>, blobs: Arc<dyn BlobStore>, scorer: Arc<dyn Scorer>) -> Self
+    where
+        S: UserStore + VerificationStore + JobQueue,
+    {
+        Self { users: store.clone(), verifications: store.clone(), jobs: store, blobs, scorer }
+    }
+}
+
+/// Settings of the use cases.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Signs access tokens (at least 32 bytes).
+    pub jwt_secret: Secret,
+    /// Lifetime of access tokens.
+    pub token_ttl: Duration,
+    pub policy: Policy,
+    /// How long a worker holds a job before another may take it over.
+    pub job_lease: Duration,
+    /// Claims of one job before it is given up and sent to review.
+    pub max_job_attempts: u32,
+}
+
+impl Settings {
+    /// Settings with defaults for everything but the secret.
+    pub fn new(jwt_secret: Secret) -> Self {
+        Self {
+            jwt_secret,
+            token_ttl: Duration::from_secs(3600),
+            policy: Policy::default(),
+            job_lease: Duration::from_secs(120),
+            max_job_attempts: 3,
+        }
+    }
+}
+
+/// Who is calling: established by [`Idv::authenticate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Admins may act on anyone; users only on themselves.
+    pub fn may_act_for(&self, user_id: UserId) -> Result<()> {
+        if self.is_admin() || self.user_id == user_id {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+/// The identity-verification service: accounts, verifications and their processing.
+pub struct Idv {
+    pub(crate) ports: Ports,
+    pub(crate) tokens: TokenAuthority,
+    pub(crate) settings: Settings,
+    /// Wakes workers when a job is queued.
+    pub(crate) work: Notify,
+}
+
+impl Idv {
+    /// Assembles the service. Fails when the settings are not usable.
+    pub fn new(ports: Ports, settings: Settings) -> Result<Self> {
+        settings
+            .policy
+            .validate()
+            .map_err(|why| Error::invalid("policy", "invalid_setting", why))?;
+        let tokens = TokenAuthority::new(&settings.jwt_secret, settings.token_ttl)?;
+        Ok(Self { ports, tokens, settings, work: Notify::new() })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.settings.policy
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn scorer(&self) -> &Arc<dyn Scorer> {
+        &self.ports.scorer
+    }
+}
+
+/// Runs CPU-heavy work on a blocking thread in the caller's span.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f)).await.map_err(Error::internal)
+}

@@ -1,0 +1,21 @@
+//! idv-core: the domain, ports and use cases of the idv identity-verification backend.
+//!
+//! This crate knows nothing of databases, HTTP or model runtimes. Adapters implement the ports
+//! in [`ports`] and [`scoring`]; the server and the CLI assemble them into an [`Idv`].
+
+pub mod accounts;
+pub mod auth;
+pub mod domain;
+pub mod error;
+mod idv;
+pub mod image_input;
+pub mod policy;
+pub mod ports;
+pub mod scoring;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod verifications;
+mod worker;
+
+pub use error::{Error, Result};
+pub use idv::{Idv, Ports, Principal, Settings};

@@ -1,0 +1,121 @@
+//! The storage ports, split by role. Adapters implement them; the use cases hold them as
+//! `Arc<dyn _>`.
+//!
+//! Every adapter must pass the conformance suite in `idv_core::testing` (feature `testing`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
+    VerificationFilter, VerificationId, VerificationResult,
+};
+use crate::error::Result;
+
+/// The key under which e-mail addresses are unique: trimmed and lower-cased, so that
+/// `Ann@Example.com` and ` ann@example.com` are one mailbox. Tags (`ann+x@`) are kept.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Users and their credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Stores a new user. Fails with `Conflict` on field `email` when another user has the same
+    /// [`email_key`].
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+
+    /// `NotFound` when there is no such user.
+    async fn get_user(&self, id: UserId) -> Result<User>;
+
+    /// Looks a user up by [`email_key`]; `None` when there is none.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
+
+    /// Applies the changes atomically. `NotFound` when there is no such user; `Conflict` on
+    /// `email` when the new address belongs to another user.
+    async fn update_user(&self, id: UserId, changes: UserChanges) -> Result<User>;
+
+    /// Deletes the user with their verifications and jobs, atomically, and returns the blob
+    /// prefixes of the deleted verifications so that their images can be removed.
+    /// `NotFound` when there is no such user.
+    async fn delete_user(&self, id: UserId) -> Result<Vec<String>>;
+
+    /// Users ordered by id.
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>>;
+}
+
+/// Verifications and their results.
+#[async_trait]
+pub trait VerificationStore: Send + Sync + 'static {
+    /// Stores a `pending` verification and queues its processing job, in one transaction.
+    /// `NotFound` when the user does not exist.
+    async fn create_verification(&self, new: NewVerification) -> Result<Verification>;
+
+    /// `NotFound` when there is no such verification.
+    async fn get_verification(&self, id: VerificationId) -> Result<Verification>;
+
+    /// Verifications matching the filter, ordered by id.
+    async fn list_verifications(
+        &self,
+        filter: VerificationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Verification>>;
+
+    /// Sets status and result (a manual review) and removes any job still queued for it.
+    /// `NotFound` when there is no such verification.
+    async fn set_outcome(
+        &self,
+        id: VerificationId,
+        status: Status,
+        result: &VerificationResult,
+    ) -> Result<Verification>;
+
+    /// Deletes the verification and its job and returns what was deleted.
+    /// `NotFound` when there is no such verification.
+    async fn delete_verification(&self, id: VerificationId) -> Result<Verification>;
+}
+
+/// A claim on the processing job of one verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub verification_id: VerificationId,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: u32,
+    /// Identifies this claim; a later claim of the same job gets another token.
+    pub claim_token: String,
+}
+
+/// The durable queue of verifications waiting to be scored.
+///
+/// A claim is a lease: a job whose lease ran out (its worker died) can be claimed again, and
+/// only the holder of the latest claim can complete it, so a job is never completed twice.
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Claims the oldest job that is unclaimed or whose lease has expired, marks its
+    /// verification `processing`, and holds it for `lease`. `None` when there is nothing to do.
+    async fn claim_job(&self, lease: Duration) -> Result<Option<Job>>;
+
+    /// Stores the outcome and removes the job, in one transaction, if `job` is still the latest
+    /// claim. Returns `false` (and changes nothing) when the claim was lost or the verification
+    /// was deleted meanwhile.
+    async fn complete_job(
+        &self,
+        job: &Job,
+        status: Status,
+        result: &VerificationResult,
+    ) -> Result<bool>;
+}
+
+/// Image storage. Keys are `/`-separated paths of ASCII letters, digits, `_`, `-` and `.`.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, replacing what was there. Durable when it returns.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()>;
+
+    /// `NotFound` when nothing is stored under `key`.
+    async fn get(&self, key: &str) -> Result<Vec<u8>>;
+
+    /// Deletes every blob whose key starts with `prefix/`. Deleting nothing is not an error.
+    async fn delete_prefix(&self, prefix: &str) -> Result<()>;
+}

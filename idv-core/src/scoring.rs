@@ -1,0 +1,140 @@
+//! The scorer port: what the face and document pipeline measures about one verification.
+//!
+//! A scorer only measures. It never decides; [`crate::policy`] turns its [`Evidence`] into a
+//! decision, so that every adapter is judged by the same rules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// Why an image was refused before any scoring.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageRejection {
+    /// The bytes are not a JPEG, PNG or WebP image.
+    #[error("not a JPEG, PNG or WebP image")]
+    UnsupportedType,
+    /// The header claims more pixels than the configured limit.
+    #[error("image has {pixels} pixels, more than the limit of {limit}")]
+    TooManyPixels { pixels: u64, limit: u64 },
+    /// The encoded image is larger than the configured byte limit.
+    #[error("image is {bytes} bytes, more than the limit of {limit}")]
+    TooManyBytes { bytes: u64, limit: u64 },
+    /// The image is truncated or otherwise cannot be decoded completely.
+    #[error("image data is corrupt or truncated")]
+    Corrupt,
+}
+
+impl ImageRejection {
+    /// Stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedType => "unsupported_image_type",
+            Self::TooManyPixels { .. } => "image_too_large",
+            Self::TooManyBytes { .. } => "image_too_large",
+            Self::Corrupt => "image_corrupt",
+        }
+    }
+}
+
+/// What a successful image check learnt from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    /// Width after EXIF orientation is applied.
+    pub width: u32,
+    /// Height after EXIF orientation is applied.
+    pub height: u32,
+}
+
+/// The images of one verification, as submitted (encoded bytes).
+#[derive(Clone)]
+pub struct ScoreInput {
+    pub document_front: Arc<[u8]>,
+    pub document_back: Option<Arc<[u8]>>,
+    pub selfie: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for ScoreInput {
+    // Image bytes are personal data: show sizes only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScoreInput")
+            .field("document_front_bytes", &self.document_front.len())
+            .field("document_back_bytes", &self.document_back.as_ref().map(|b| b.len()))
+            .field("selfie_bytes", &self.selfie.len())
+            .finish()
+    }
+}
+
+/// A face found by the detector, in the coordinates of the upright image.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+    /// Detector confidence in [0, 1].
+    pub confidence: f32,
+}
+
+impl FaceBox {
+    /// Area of the box in square pixels.
+    pub fn area(&self) -> f32 {
+        self.width.max(0.0) * self.height.max(0.0)
+    }
+}
+
+/// Wall time of each pipeline step, summed over the images it ran on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StepTimings {
+    pub decode: Duration,
+    pub detect: Duration,
+    pub align: Duration,
+    pub embed: Duration,
+    pub compare: Duration,
+}
+
+/// Everything a scorer measured about one verification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Size of the upright document front image.
+    pub document_size: ImageInfo,
+    /// Faces on the document front, largest first.
+    pub document_faces: Vec<FaceBox>,
+    /// Whether the document back (when given) decoded.
+    pub document_back_decoded: Option<bool>,
+    /// Faces in the selfie, largest first.
+    pub selfie_faces: Vec<FaceBox>,
+    /// Cosine similarity of the embeddings of the largest document face and the largest selfie
+    /// face, in [-1, 1]; `None` when either image has no face.
+    pub face_similarity: Option<f32>,
+    /// Probability in [0, 1] that the selfie shows a live person; `None` when the scorer has no
+    /// way of assessing liveness.
+    pub liveness: Option<f32>,
+    pub timings: StepTimings,
+}
+
+/// Why scoring failed as a whole. Image problems found here are reported per image.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScoreError {
+    /// One of the images cannot be used; `field` is the request field it came from.
+    #[error("{field}: {rejection}")]
+    Image { field: &'static str, rejection: ImageRejection },
+    /// The scorer itself failed (model error, worker thread died).
+    #[error("scorer failure: {0}")]
+    Internal(String),
+}
+
+/// Measures faces and documents.
+///
+/// Implementations run CPU-heavy work on blocking threads, never on the async executor.
+#[async_trait]
+pub trait Scorer: Send + Sync + 'static {
+    /// Checks that `bytes` is a complete JPEG, PNG or WebP image within the configured byte and
+    /// pixel limits. The format is found from the content, never from a name or declared type,
+    /// and the pixel limit is checked from the header before decoding.
+    async fn check_image(&self, bytes: Arc<[u8]>) -> Result<ImageInfo, ImageRejection>;
+
+    /// Measures one verification.
+    async fn score(&self, input: ScoreInput) -> Result<Evidence, ScoreError>;
+}

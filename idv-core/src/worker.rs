@@ -1,0 +1,99 @@
+//! Background processing: claim a queued job, score it, decide, store the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::domain::{Reason, Status, VerificationResult};
+use crate::error::{Error, Result};
+use crate::idv::Idv;
+use crate::ports::Job;
+use crate::scoring::{ScoreError, ScoreInput};
+use crate::verifications::{blob_key, unscored_result, DOCUMENT_BACK, DOCUMENT_FRONT, SELFIE};
+
+/// How often an idle worker looks for jobs that were not announced to it (queued by another
+/// instance, or left by a worker whose lease ran out).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+impl Idv {
+    /// Processes one queued job if there is one; returns whether it found one.
+    pub async fn process_next(&self) -> Result<bool> {
+        let Some(job) = self.ports.jobs.claim_job(self.settings.job_lease).await? else {
+            return Ok(false);
+        };
+        let span = tracing::info_span!("job", verification_id = job.verification_id, attempt = job.attempts);
+        let _enter = span.enter();
+        match self.score_job(&job).await {
+            Ok((status, result)) => self.finish(&job, status, result).await?,
+            Err(e) if job.attempts >= self.settings.max_job_attempts => {
+                tracing::error!(error = %e, "giving up on verification after repeated failures");
+                let mut result = unscored_result();
+                result.reasons.push(Reason::ProcessingFailed);
+                self.finish(&job, Status::Review, result).await?;
+            }
+            // The lease runs out and the job is claimed again.
+            Err(e) => tracing::warn!(error = %e, "verification processing failed; will retry"),
+        }
+        Ok(true)
+    }
+
+    async fn finish(&self, job: &Job, status: Status, result: VerificationResult) -> Result<()> {
+        if self.ports.jobs.complete_job(job, status, &result).await? {
+            tracing::info!(status = status.as_str(), "verification decided");
+        } else {
+            tracing::warn!("verification changed hands or was deleted while processing");
+        }
+        Ok(())
+    }
+
+    async fn score_job(&self, job: &Job) -> Result<(Status, VerificationResult)> {
+        let verification = self.ports.verifications.get_verification(job.verification_id).await?;
+        let prefix = &verification.blob_prefix;
+        let document_back = match verification.has_back {
+            true => Some(self.load_image(prefix, DOCUMENT_BACK).await?),
+            false => None,
+        };
+        let input = ScoreInput {
+            document_front: self.load_image(prefix, DOCUMENT_FRONT).await?,
+            document_back,
+            selfie: self.load_image(prefix, SELFIE).await?,
+        };
+        match self.ports.scorer.score(input).await {
+            Ok(evidence) => Ok(self.settings.policy.decide(&evidence)),
+            // Checked at submission; a refusal now means the limits changed since.
+            Err(ScoreError::Image { field, rejection }) => {
+                tracing::warn!(field, code = rejection.code(), "stored image refused by the scorer");
+                let mut result = unscored_result();
+                result.reasons.push(Reason::ProcessingFailed);
+                Ok((Status::Review, result))
+            }
+            Err(ScoreError::Internal(e)) => Err(Error::Internal(e)),
+        }
+    }
+
+    async fn load_image(&self, prefix: &str, field: &str) -> Result<std::sync::Arc<[u8]>> {
+        Ok(self.ports.blobs.get(&blob_key(prefix, field)).await?.into())
+    }
+
+    /// Processes jobs until `shutdown` turns true. Run one per worker task.
+    pub async fn run_worker(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let found = match self.process_next().await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::error!(error = %e, "worker could not process a job");
+                    false
+                }
+            };
+            if found {
+                continue;
+            }
+            tokio::select! {
+                _ = self.work.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
