@@ -1,4 +1,29 @@
-//! idv-adapters: implementations of the idv-core ports, one module per adapter behind a feature.
+//! idv-adapters: implementations of the idv-core ports, one module per adapter behind a
+//! feature.
+//!
+//! | feature  | module     | implements                                  |
+//! |----------|------------|---------------------------------------------|
+//! | `sqlite` | [`sqlite`] | users, verifications and jobs in SQLite     |
+//! | `fs`     | [`fs`]     | images as files in a folder                 |
+//! | `memory` | [`memory`] | everything in process memory (tests, demos) |
+//! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract)    |
 
+#[cfg(any(feature = "fs", feature = "memory"))]
+mod blob_key;
+#[cfg(feature = "fs")]
+pub mod fs;
+#[cfg(feature = "memory")]
+pub mod memory;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// A fresh random token identifying one claim of a job.
+#[cfg(any(feature = "sqlite", feature = "memory"))]
+pub(crate) fn claim_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

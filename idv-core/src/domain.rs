@@ -305,3 +305,9 @@ pub struct VerificationFilter {
     pub user_id: Option<UserId>,
     pub status: Option<Status>,
 }
+
+/// The current time at microsecond precision, the finest every store keeps.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}

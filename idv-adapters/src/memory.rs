@@ -1,0 +1,323 @@
+//! In-process store and blob store, for tests, examples and embedding without persistence.
+//!
+//! Everything lives in one mutex-guarded state, so each method is atomic. Nothing survives the
+//! process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use idv_core::domain::{
+    NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
+    VerificationFilter, VerificationId, VerificationResult,
+};
+use idv_core::ports::{email_key, BlobStore, Job, JobQueue, UserStore, VerificationStore};
+use idv_core::{Error, Result};
+
+#[derive(Debug)]
+struct QueuedJob {
+    attempts: u32,
+    claim: Option<(String, Instant)>,
+}
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<UserId, User>,
+    verifications: BTreeMap<VerificationId, Verification>,
+    jobs: BTreeMap<VerificationId, QueuedJob>,
+    next_user: UserId,
+    next_verification: VerificationId,
+    next_claim: u64,
+}
+
+/// Users, verifications and jobs in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data: every method validates before
+        // it writes.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn page_of<T: Clone>(items: Vec<&T>, page: PageRequest) -> Page<T> {
+    let total = items.len() as u64;
+    let items = items
+        .into_iter()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .cloned()
+        .collect();
+    Page { items, total, request: page }
+}
+
+fn email_in_use(state: &State, email: &str, except: Option<UserId>) -> bool {
+    let key = email_key(email);
+    state.users.values().any(|u| Some(u.id) != except && email_key(&u.email) == key)
+}
+
+fn email_conflict() -> Error {
+    Error::conflict("email", "email_taken", "a user with this email already exists")
+}
+
+const USER: &str = "user";
+const VERIFICATION: &str = "verification";
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, new: NewUser) -> Result<User> {
+        let mut state = self.state();
+        if email_in_use(&state, &new.email, None) {
+            return Err(email_conflict());
+        }
+        state.next_user += 1;
+        let user = User {
+            id: state.next_user,
+            email: new.email,
+            full_name: new.full_name,
+            role: new.role,
+            password_hash: new.password_hash,
+            created_at: idv_core::domain::now(),
+        };
+        state.users.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User> {
+        self.state().users.get(&id).cloned().ok_or(Error::NotFound { what: USER })
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let key = email_key(email);
+        Ok(self.state().users.values().find(|u| email_key(&u.email) == key).cloned())
+    }
+
+    async fn update_user(&self, id: UserId, changes: UserChanges) -> Result<User> {
+        let mut state = self.state();
+        if !state.users.contains_key(&id) {
+            return Err(Error::NotFound { what: USER });
+        }
+        if changes.email.as_ref().is_some_and(|e| email_in_use(&state, e, Some(id))) {
+            return Err(email_conflict());
+        }
+        let user = state.users.get_mut(&id).expect("checked above");
+        if let Some(email) = changes.email {
+            user.email = email;
+        }
+        if let Some(name) = changes.full_name {
+            user.full_name = name;
+        }
+        if let Some(hash) = changes.password_hash {
+            user.password_hash = hash;
+        }
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<Vec<String>> {
+        let mut state = self.state();
+        state.users.remove(&id).ok_or(Error::NotFound { what: USER })?;
+        let owned: Vec<VerificationId> =
+            state.verifications.values().filter(|v| v.user_id == id).map(|v| v.id).collect();
+        let mut prefixes = Vec::new();
+        for vid in owned {
+            state.jobs.remove(&vid);
+            if let Some(v) = state.verifications.remove(&vid) {
+                prefixes.push(v.blob_prefix);
+            }
+        }
+        Ok(prefixes)
+    }
+
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+        let state = self.state();
+        Ok(page_of(state.users.values().collect(), page))
+    }
+}
+
+#[async_trait]
+impl VerificationStore for MemoryStore {
+    async fn create_verification(&self, new: NewVerification) -> Result<Verification> {
+        let mut state = self.state();
+        if !state.users.contains_key(&new.user_id) {
+            return Err(Error::NotFound { what: USER });
+        }
+        state.next_verification += 1;
+        let now = idv_core::domain::now();
+        let verification = Verification {
+            id: state.next_verification,
+            user_id: new.user_id,
+            document_type: new.document_type,
+            status: Status::Pending,
+            blob_prefix: new.blob_prefix,
+            has_back: new.has_back,
+            result: None,
+            created_at: now,
+            updated_at: now,
+        };
+        state.verifications.insert(verification.id, verification.clone());
+        state.jobs.insert(verification.id, QueuedJob { attempts: 0, claim: None });
+        Ok(verification)
+    }
+
+    async fn get_verification(&self, id: VerificationId) -> Result<Verification> {
+        self.state().verifications.get(&id).cloned().ok_or(Error::NotFound { what: VERIFICATION })
+    }
+
+    async fn list_verifications(
+        &self,
+        filter: VerificationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Verification>> {
+        let state = self.state();
+        let matching = state
+            .verifications
+            .values()
+            .filter(|v| filter.user_id.is_none_or(|id| v.user_id == id))
+            .filter(|v| filter.status.is_none_or(|s| v.status == s))
+            .collect();
+        Ok(page_of(matching, page))
+    }
+
+    async fn set_outcome(
+        &self,
+        id: VerificationId,
+        status: Status,
+        result: &VerificationResult,
+    ) -> Result<Verification> {
+        let mut state = self.state();
+        let verification =
+            state.verifications.get_mut(&id).ok_or(Error::NotFound { what: VERIFICATION })?;
+        verification.status = status;
+        verification.result = Some(result.clone());
+        verification.updated_at = idv_core::domain::now();
+        let updated = verification.clone();
+        state.jobs.remove(&id);
+        Ok(updated)
+    }
+
+    async fn delete_verification(&self, id: VerificationId) -> Result<Verification> {
+        let mut state = self.state();
+        state.jobs.remove(&id);
+        state.verifications.remove(&id).ok_or(Error::NotFound { what: VERIFICATION })
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryStore {
+    async fn claim_job(&self, lease: Duration) -> Result<Option<Job>> {
+        let mut state = self.state();
+        let now = Instant::now();
+        state.next_claim += 1;
+        let token = format!("claim-{}", state.next_claim);
+        let Some((&id, job)) = state
+            .jobs
+            .iter_mut()
+            .find(|(_, job)| job.claim.as_ref().is_none_or(|(_, until)| *until <= now))
+        else {
+            return Ok(None);
+        };
+        job.attempts += 1;
+        job.claim = Some((token.clone(), now + lease));
+        let attempts = job.attempts;
+        if let Some(v) = state.verifications.get_mut(&id) {
+            v.status = Status::Processing;
+            v.updated_at = idv_core::domain::now();
+        }
+        Ok(Some(Job { verification_id: id, attempts, claim_token: token }))
+    }
+
+    async fn complete_job(
+        &self,
+        job: &Job,
+        status: Status,
+        result: &VerificationResult,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        let held = state.jobs.get(&job.verification_id).and_then(|j| j.claim.as_ref());
+        if held.is_none_or(|(token, _)| *token != job.claim_token) {
+            return Ok(false);
+        }
+        state.jobs.remove(&job.verification_id);
+        let Some(v) = state.verifications.get_mut(&job.verification_id) else {
+            return Ok(false);
+        };
+        v.status = status;
+        v.result = Some(result.clone());
+        v.updated_at = idv_core::domain::now();
+        Ok(true)
+    }
+}
+
+/// Blobs in memory.
+#[derive(Default)]
+pub struct MemoryBlobStore {
+    blobs: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl std::fmt::Debug for MemoryBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBlobStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryBlobStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn blobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
+        self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl BlobStore for MemoryBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        crate::blob_key::check(key)?;
+        self.blobs().insert(key.to_string(), bytes);
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>> {
+        crate::blob_key::check(key)?;
+        self.blobs().get(key).cloned().ok_or(Error::NotFound { what: "blob" })
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        crate::blob_key::check(prefix)?;
+        let dir = format!("{prefix}/");
+        self.blobs().retain(|key, _| !key.starts_with(&dir));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn passes_the_store_conformance_suite() {
+        idv_core::testing::store_suite(|| async { Arc::new(MemoryStore::new()) }).await;
+    }
+
+    #[tokio::test]
+    async fn passes_the_blob_conformance_suite() {
+        idv_core::testing::blob_suite(Arc::new(MemoryBlobStore::new())).await;
+    }
+}
