@@ -1,0 +1,197 @@
+//! Assembly: adapters chosen by configuration, the use cases, workers and the listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use idv_adapters::fs::FsBlobStore;
+use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
+use idv_adapters::sqlite::SqliteStore;
+use idv_core::accounts::Registration;
+use idv_core::ports::BlobStore;
+use idv_core::scoring::Scorer;
+use idv_core::{Idv, Ports, Settings};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{ConfigError, ScoringConfig, ServerConfig, StoreConfig};
+use crate::http::{self, State};
+
+/// The stores named by the configuration, opened and migrated.
+pub struct Stores {
+    pub store: Arc<SqliteStore>,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+/// Opens the database and the image store; the error names the setting at fault.
+pub async fn open_stores(config: &StoreConfig) -> Result<Stores, ConfigError> {
+    let database_url = config.database_url();
+    if !database_url.starts_with("sqlite:") {
+        return Err(ConfigError::new(
+            "IDV_DATABASE_URL",
+            "unsupported scheme; this build stores data in SQLite (sqlite://path)",
+        ));
+    }
+    if let Some(parent) = sqlite_parent(&database_url) {
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            ConfigError::new("IDV_DATABASE_URL", format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    let store = SqliteStore::connect(&database_url)
+        .await
+        .map_err(|e| ConfigError::new("IDV_DATABASE_URL", e.to_string()))?;
+
+    let blob_url = config.blob_url();
+    let Some(root) = blob_url.strip_prefix("file://") else {
+        return Err(ConfigError::new(
+            "IDV_BLOB_URL",
+            "unsupported scheme; this build stores images in files (file://path)",
+        ));
+    };
+    let blobs = FsBlobStore::open(root).await.map_err(|e| ConfigError::new("IDV_BLOB_URL", e.to_string()))?;
+    Ok(Stores { store: Arc::new(store), blobs: Arc::new(blobs) })
+}
+
+/// The folder of a `sqlite://path` database file.
+fn sqlite_parent(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://")?.split('?').next()?;
+    let parent = std::path::Path::new(path).parent()?;
+    (!parent.as_os_str().is_empty()).then(|| parent.to_path_buf())
+}
+
+/// Loads the face models named by the configuration.
+pub fn load_scorer(config: &ScoringConfig) -> Result<OnnxScorer, ConfigError> {
+    let mut onnx = OnnxConfig::default();
+    if let Some(dir) = &config.model_dir {
+        onnx.model_dir = dir.clone();
+    }
+    onnx.max_pixels = config.max_image_pixels;
+    onnx.max_bytes = config.max_image_bytes;
+    OnnxScorer::load(onnx).map_err(|e| ConfigError::new("IDV_MODEL_DIR", e.to_string()))
+}
+
+/// Builds the service from the configuration. `scorer` replaces the configured face pipeline
+/// (tests share one loaded pipeline between servers).
+pub async fn build(config: &ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Result<Arc<Idv>, ConfigError> {
+    let stores = open_stores(&config.store).await?;
+    let scorer = match scorer {
+        Some(scorer) => scorer,
+        None => Arc::new(load_scorer(&config.scoring)?),
+    };
+    let mut settings = Settings::new(config.jwt_secret()?);
+    settings.token_ttl = config.token_ttl();
+    settings.policy = config.scoring.policy();
+    settings.job_lease = Duration::from_secs(config.job_lease_secs.max(1));
+    let ports = Ports::from_store(stores.store, stores.blobs, scorer);
+    let idv = Idv::new(ports, settings).map_err(|e| ConfigError::new("IDV_MATCH_THRESHOLD", e.to_string()))?;
+
+    if let Some((email, password)) = config.admin_credentials()? {
+        let admin = Registration { email, password: password.expose().to_string(), full_name: "Administrator".into() };
+        match idv.ensure_admin(admin).await {
+            Ok(true) => tracing::info!("first administrator created"),
+            Ok(false) => {}
+            Err(e) => return Err(ConfigError::new("IDV_ADMIN_EMAIL", e.to_string())),
+        }
+    }
+    Ok(Arc::new(idv))
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub idv: Arc<Idv>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and stops the workers.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler cannot fail on unix");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Builds the service, binds the address and starts serving and processing.
+pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Result<RunningServer, ConfigError> {
+    let idv = build(&config, scorer).await?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| ConfigError::new("IDV_ADDR", format!("cannot listen on {}: {e}", config.addr)))?;
+    let addr = listener.local_addr().map_err(|e| ConfigError::new("IDV_ADDR", e.to_string()))?;
+    let (shutdown, signal) = watch::channel(false);
+
+    let mut workers = Vec::new();
+    for _ in 0..config.workers.max(1) {
+        workers.push(tokio::spawn(idv.clone().run_worker(signal.clone())));
+    }
+    let state = Arc::new(State { idv: idv.clone(), max_body_bytes: config.max_body_bytes });
+    let task = tokio::spawn(async move {
+        serve(listener, state, signal).await;
+        for worker in workers {
+            let _ = worker.await;
+        }
+    });
+    tracing::info!(%addr, "idv server listening");
+    Ok(RunningServer { addr, idv, shutdown, task })
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = signal.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        let service = service_fn(move |request| http::handle(state.clone(), request));
+        let connection = http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(30))
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after 10 s; closing them");
+    }
+}
