@@ -148,7 +148,7 @@ pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Res
     let (shutdown, signal) = watch::channel(false);
 
     let mut workers = Vec::new();
-    for _ in 0..config.workers.max(1) {
+    for _ in 0..config.workers {
         workers.push(tokio::spawn(idv.clone().run_worker(signal.clone())));
     }
     let state = Arc::new(State { idv: idv.clone(), max_body_bytes: config.max_body_bytes });

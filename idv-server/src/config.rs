@@ -127,7 +127,8 @@ pub struct ServerConfig {
     #[arg(long, env = "IDV_MAX_BODY_BYTES", default_value_t = 48 * 1024 * 1024)]
     pub max_body_bytes: u64,
 
-    /// Background tasks that score verifications.
+    /// Background tasks that score verifications. 0 makes an instance that only accepts
+    /// requests and leaves processing to others.
     #[arg(long, env = "IDV_WORKERS", default_value_t = 2)]
     pub workers: usize,
 
