@@ -4,7 +4,7 @@ use crate::auth::{self, IssuedToken};
 use crate::domain::{NewUser, Page, PageRequest, Role, User, UserChanges, UserId};
 use crate::error::{Error, Result};
 use crate::idv::{blocking, Idv, Principal};
-use crate::ports::email_key;
+use crate::ports::{email_key, UserStore};
 
 /// A new account's details as a client sends them.
 #[derive(Clone)]
@@ -111,17 +111,7 @@ impl Idv {
     }
 
     async fn create_account(&self, registration: Registration, role: Role) -> Result<User> {
-        let email = validate_email(&registration.email)?;
-        let full_name = validate_name(&registration.full_name)?;
-        validate_password(&registration.password)?;
-        if self.ports.users.find_user_by_email(&email_key(&email)).await?.is_some() {
-            return Err(email_taken());
-        }
-        let password_hash = hash(registration.password).await?;
-        let user = NewUser { email, full_name, role, password_hash };
-        let created = self.ports.users.create_user(user).await?;
-        tracing::info!(user_id = created.id, role = role.as_str(), "user registered");
-        Ok(created)
+        create_account(self.ports.users.as_ref(), registration, role).await
     }
 
     /// Checks e-mail and password and issues an access token. `Unauthorized` for an unknown
@@ -201,6 +191,22 @@ impl Idv {
         tracing::info!(user_id = id, "user deleted");
         Ok(())
     }
+}
+
+/// Validates and stores a new account with `role`. Used by [`Idv`] and by administration tools
+/// that work on a store directly (such as `idv admin create`).
+pub async fn create_account(users: &dyn UserStore, registration: Registration, role: Role) -> Result<User> {
+    let email = validate_email(&registration.email)?;
+    let full_name = validate_name(&registration.full_name)?;
+    validate_password(&registration.password)?;
+    if users.find_user_by_email(&email_key(&email)).await?.is_some() {
+        return Err(email_taken());
+    }
+    let password_hash = hash(registration.password).await?;
+    let user = NewUser { email, full_name, role, password_hash };
+    let created = users.create_user(user).await?;
+    tracing::info!(user_id = created.id, role = role.as_str(), "user registered");
+    Ok(created)
 }
 
 fn email_taken() -> Error {

@@ -1,0 +1,130 @@
+//! `idv batch`: one case per sub-folder, verified in parallel.
+//!
+//! A case folder holds a document front (`document_front.*`, `front.*` or `document.*`), an
+//! optional back (`document_back.*` or `back.*`) and a selfie (`selfie.*`). Formats are found
+//! from the content, so the extension does not matter.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use idv_adapters::onnx::OnnxScorer;
+use idv_core::domain::DocumentType;
+use idv_core::policy::Policy;
+
+use crate::report::{verify_files, CaseFiles, Report};
+
+const FRONT_NAMES: [&str; 3] = ["document_front", "front", "document"];
+const BACK_NAMES: [&str; 2] = ["document_back", "back"];
+const SELFIE_NAMES: [&str; 1] = ["selfie"];
+
+/// A case folder found in the batch directory.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// The sub-folders of `dir`, sorted by name.
+pub fn find_cases(dir: &Path) -> std::io::Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            cases.push(Case { name, dir: entry.path() });
+        }
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cases)
+}
+
+/// The file in `dir` whose stem (name without extension) is one of `stems`, case-insensitively.
+fn find_file(dir: &Path, stems: &[&str]) -> std::io::Result<Option<PathBuf>> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if path.is_file() && stems.contains(&stem.as_str()) {
+            found.push(path);
+        }
+    }
+    // Prefer the most specific name (the order of `stems`).
+    found.sort_by_key(|p| {
+        let stem = p.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        stems.iter().position(|s| *s == stem)
+    });
+    Ok(found.into_iter().next())
+}
+
+/// The image files of a case, or why they cannot be found.
+pub fn case_files(case: &Case) -> Result<CaseFiles, String> {
+    let io = |e: std::io::Error| format!("cannot read folder {}: {e}", case.dir.display());
+    let front = find_file(&case.dir, &FRONT_NAMES).map_err(io)?;
+    let selfie = find_file(&case.dir, &SELFIE_NAMES).map_err(io)?;
+    let back = find_file(&case.dir, &BACK_NAMES).map_err(io)?;
+    match (front, selfie) {
+        (Some(document_front), Some(selfie)) => Ok(CaseFiles { document_front, document_back: back, selfie }),
+        (None, _) => Err("no document front (document_front.*, front.* or document.*)".into()),
+        (_, None) => Err("no selfie (selfie.*)".into()),
+    }
+}
+
+fn run_case(scorer: &OnnxScorer, policy: &Policy, document_type: DocumentType, case: &Case) -> Report {
+    let mut report = match case_files(case) {
+        Ok(files) => verify_files(scorer, policy, document_type, &files),
+        Err(e) => Report::failed(document_type, e),
+    };
+    report.case = Some(case.name.clone());
+    report
+}
+
+/// Figures of a finished batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub cases: usize,
+    pub failed: usize,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    pub fn per_second(&self) -> f64 {
+        self.cases as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Verifies every case on `jobs` threads; `on_report` sees each report as it completes (in
+/// completion order).
+pub fn run(
+    scorer: &OnnxScorer,
+    policy: &Policy,
+    document_type: DocumentType,
+    cases: &[Case],
+    jobs: usize,
+    mut on_report: impl FnMut(Report),
+) -> Summary {
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::channel();
+    let mut failed = 0;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(cases.len().max(1)) {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if sender.send(run_case(scorer, policy, document_type, case)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for report in receiver {
+            failed += usize::from(report.is_error());
+            on_report(report);
+        }
+    });
+    Summary { cases: cases.len(), failed, elapsed: started.elapsed() }
+}
