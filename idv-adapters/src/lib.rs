@@ -20,7 +20,7 @@ pub mod onnx;
 pub mod sqlite;
 
 /// A fresh random token identifying one claim of a job.
-#[cfg(any(feature = "sqlite", feature = "memory"))]
+#[cfg(feature = "sqlite")]
 pub(crate) fn claim_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
