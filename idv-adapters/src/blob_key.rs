@@ -9,7 +9,8 @@ pub(crate) fn check(key: &str) -> Result<()> {
         !s.is_empty()
             && s != "."
             && s != ".."
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
     };
     if key.len() <= 512 && key.split('/').all(segment_ok) {
         Ok(())

@@ -21,7 +21,9 @@ impl FsBlobStore {
     /// Uses `root`, creating it when missing.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        tokio::fs::create_dir_all(&root).await.map_err(|e| map_err(&root, e))?;
+        tokio::fs::create_dir_all(&root)
+            .await
+            .map_err(|e| map_err(&root, e))?;
         Ok(Self { root })
     }
 
@@ -43,8 +45,12 @@ fn map_err(path: &Path, error: std::io::Error) -> Error {
 impl BlobStore for FsBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
         let path = self.path(key)?;
-        let dir = path.parent().expect("a checked key has a parent below the root");
-        tokio::fs::create_dir_all(dir).await.map_err(|e| map_err(dir, e))?;
+        let dir = path
+            .parent()
+            .expect("a checked key has a parent below the root");
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| map_err(dir, e))?;
         let temp = path.with_extension(format!("tmp-{}", std::process::id()));
         let write = async {
             let mut file = tokio::fs::File::create(&temp).await?;

@@ -8,11 +8,18 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use idv_core::api_keys::{ApiKey, ApiKeyChanges, NewApiKey};
 use idv_core::domain::{
     NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
     VerificationFilter, VerificationId, VerificationResult,
 };
-use idv_core::ports::{email_key, BlobStore, Job, JobQueue, UserStore, VerificationStore};
+use idv_core::idempotency::{Begin, StoredResponse};
+use idv_core::logs::{LogEntry, LogFilter, NewLogEntry};
+use idv_core::ports::{
+    email_key, ApiKeyStore, BlobStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
+    VerificationStore,
+};
 use idv_core::{Error, Result};
 
 #[derive(Debug)]
@@ -21,8 +28,20 @@ struct QueuedJob {
     claim: Option<(String, Instant)>,
 }
 
+#[derive(Debug, Clone)]
+struct IdempotencyRecord {
+    fingerprint: String,
+    created_at: DateTime<Utc>,
+    response: Option<StoredResponse>,
+}
+
 #[derive(Default)]
 struct State {
+    api_keys: BTreeMap<i64, ApiKey>,
+    logs: Vec<LogEntry>,
+    idempotency: HashMap<(String, String), IdempotencyRecord>,
+    next_key: i64,
+    next_log: i64,
     users: BTreeMap<UserId, User>,
     verifications: BTreeMap<VerificationId, Verification>,
     jobs: BTreeMap<VerificationId, QueuedJob>,
@@ -51,7 +70,9 @@ impl MemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data: every method validates before
         // it writes.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -63,16 +84,27 @@ fn page_of<T: Clone>(items: Vec<&T>, page: PageRequest) -> Page<T> {
         .take(page.per_page as usize)
         .cloned()
         .collect();
-    Page { items, total, request: page }
+    Page {
+        items,
+        total,
+        request: page,
+    }
 }
 
 fn email_in_use(state: &State, email: &str, except: Option<UserId>) -> bool {
     let key = email_key(email);
-    state.users.values().any(|u| Some(u.id) != except && email_key(&u.email) == key)
+    state
+        .users
+        .values()
+        .any(|u| Some(u.id) != except && email_key(&u.email) == key)
 }
 
 fn email_conflict() -> Error {
-    Error::conflict("email", "email_taken", "a user with this email already exists")
+    Error::conflict(
+        "email",
+        "email_taken",
+        "a user with this email already exists",
+    )
 }
 
 const USER: &str = "user";
@@ -99,12 +131,21 @@ impl UserStore for MemoryStore {
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
-        self.state().users.get(&id).cloned().ok_or(Error::NotFound { what: USER })
+        self.state()
+            .users
+            .get(&id)
+            .cloned()
+            .ok_or(Error::NotFound { what: USER })
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let key = email_key(email);
-        Ok(self.state().users.values().find(|u| email_key(&u.email) == key).cloned())
+        Ok(self
+            .state()
+            .users
+            .values()
+            .find(|u| email_key(&u.email) == key)
+            .cloned())
     }
 
     async fn update_user(&self, id: UserId, changes: UserChanges) -> Result<User> {
@@ -112,7 +153,11 @@ impl UserStore for MemoryStore {
         if !state.users.contains_key(&id) {
             return Err(Error::NotFound { what: USER });
         }
-        if changes.email.as_ref().is_some_and(|e| email_in_use(&state, e, Some(id))) {
+        if changes
+            .email
+            .as_ref()
+            .is_some_and(|e| email_in_use(&state, e, Some(id)))
+        {
             return Err(email_conflict());
         }
         let user = state.users.get_mut(&id).expect("checked above");
@@ -130,9 +175,16 @@ impl UserStore for MemoryStore {
 
     async fn delete_user(&self, id: UserId) -> Result<Vec<String>> {
         let mut state = self.state();
-        state.users.remove(&id).ok_or(Error::NotFound { what: USER })?;
-        let owned: Vec<VerificationId> =
-            state.verifications.values().filter(|v| v.user_id == id).map(|v| v.id).collect();
+        state
+            .users
+            .remove(&id)
+            .ok_or(Error::NotFound { what: USER })?;
+        let owned: Vec<VerificationId> = state
+            .verifications
+            .values()
+            .filter(|v| v.user_id == id)
+            .map(|v| v.id)
+            .collect();
         let mut prefixes = Vec::new();
         for vid in owned {
             state.jobs.remove(&vid);
@@ -169,13 +221,25 @@ impl VerificationStore for MemoryStore {
             created_at: now,
             updated_at: now,
         };
-        state.verifications.insert(verification.id, verification.clone());
-        state.jobs.insert(verification.id, QueuedJob { attempts: 0, claim: None });
+        state
+            .verifications
+            .insert(verification.id, verification.clone());
+        state.jobs.insert(
+            verification.id,
+            QueuedJob {
+                attempts: 0,
+                claim: None,
+            },
+        );
         Ok(verification)
     }
 
     async fn get_verification(&self, id: VerificationId) -> Result<Verification> {
-        self.state().verifications.get(&id).cloned().ok_or(Error::NotFound { what: VERIFICATION })
+        self.state()
+            .verifications
+            .get(&id)
+            .cloned()
+            .ok_or(Error::NotFound { what: VERIFICATION })
     }
 
     async fn list_verifications(
@@ -200,8 +264,10 @@ impl VerificationStore for MemoryStore {
         result: &VerificationResult,
     ) -> Result<Verification> {
         let mut state = self.state();
-        let verification =
-            state.verifications.get_mut(&id).ok_or(Error::NotFound { what: VERIFICATION })?;
+        let verification = state
+            .verifications
+            .get_mut(&id)
+            .ok_or(Error::NotFound { what: VERIFICATION })?;
         verification.status = status;
         verification.result = Some(result.clone());
         verification.updated_at = idv_core::domain::now();
@@ -213,7 +279,10 @@ impl VerificationStore for MemoryStore {
     async fn delete_verification(&self, id: VerificationId) -> Result<Verification> {
         let mut state = self.state();
         state.jobs.remove(&id);
-        state.verifications.remove(&id).ok_or(Error::NotFound { what: VERIFICATION })
+        state
+            .verifications
+            .remove(&id)
+            .ok_or(Error::NotFound { what: VERIFICATION })
     }
 }
 
@@ -238,7 +307,11 @@ impl JobQueue for MemoryStore {
             v.status = Status::Processing;
             v.updated_at = idv_core::domain::now();
         }
-        Ok(Some(Job { verification_id: id, attempts, claim_token: token }))
+        Ok(Some(Job {
+            verification_id: id,
+            attempts,
+            claim_token: token,
+        }))
     }
 
     async fn complete_job(
@@ -248,7 +321,10 @@ impl JobQueue for MemoryStore {
         result: &VerificationResult,
     ) -> Result<bool> {
         let mut state = self.state();
-        let held = state.jobs.get(&job.verification_id).and_then(|j| j.claim.as_ref());
+        let held = state
+            .jobs
+            .get(&job.verification_id)
+            .and_then(|j| j.claim.as_ref());
         if held.is_none_or(|(token, _)| *token != job.claim_token) {
             return Ok(false);
         }
@@ -260,6 +336,184 @@ impl JobQueue for MemoryStore {
         v.result = Some(result.clone());
         v.updated_at = idv_core::domain::now();
         Ok(true)
+    }
+}
+
+const API_KEY: &str = "API key";
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey> {
+        let mut state = self.state();
+        if !state.users.contains_key(&new.owner_id) {
+            return Err(Error::NotFound { what: USER });
+        }
+        state.next_key += 1;
+        let key = ApiKey {
+            id: state.next_key,
+            name: new.name,
+            permissions: new.permissions,
+            prefix: new.prefix,
+            key_hash: new.key_hash,
+            owner_id: new.owner_id,
+            created_at: idv_core::domain::now(),
+            last_used_at: None,
+            expires_at: new.expires_at,
+        };
+        state.api_keys.insert(key.id, key.clone());
+        Ok(key)
+    }
+
+    async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
+        self.state()
+            .api_keys
+            .get(&id)
+            .cloned()
+            .ok_or(Error::NotFound { what: API_KEY })
+    }
+
+    async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
+        Ok(self
+            .state()
+            .api_keys
+            .values()
+            .find(|k| k.prefix == prefix)
+            .cloned())
+    }
+
+    async fn list_api_keys(&self, page: PageRequest) -> Result<Page<ApiKey>> {
+        let state = self.state();
+        Ok(page_of(state.api_keys.values().collect(), page))
+    }
+
+    async fn update_api_key(&self, id: i64, changes: ApiKeyChanges) -> Result<ApiKey> {
+        let mut state = self.state();
+        let key = state
+            .api_keys
+            .get_mut(&id)
+            .ok_or(Error::NotFound { what: API_KEY })?;
+        if let Some(name) = changes.name {
+            key.name = name;
+        }
+        if let Some(permissions) = changes.permissions {
+            key.permissions = permissions;
+        }
+        Ok(key.clone())
+    }
+
+    async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        if let Some(key) = self.state().api_keys.get_mut(&id) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn delete_api_key(&self, id: i64) -> Result<()> {
+        self.state()
+            .api_keys
+            .remove(&id)
+            .map(|_| ())
+            .ok_or(Error::NotFound { what: API_KEY })
+    }
+}
+
+#[async_trait]
+impl LogStore for MemoryStore {
+    async fn append_log(&self, entry: NewLogEntry) -> Result<LogEntry> {
+        let mut state = self.state();
+        state.next_log += 1;
+        let stored = LogEntry {
+            id: state.next_log,
+            timestamp: entry.timestamp,
+            level: entry.level,
+            event: entry.event,
+            message: entry.message,
+            user_id: entry.user_id,
+        };
+        state.logs.push(stored.clone());
+        Ok(stored)
+    }
+
+    async fn list_logs(&self, filter: LogFilter, page: PageRequest) -> Result<Page<LogEntry>> {
+        let state = self.state();
+        let mut matching: Vec<&LogEntry> = state
+            .logs
+            .iter()
+            .filter(|e| filter.from.is_none_or(|from| e.timestamp >= from))
+            .filter(|e| filter.to.is_none_or(|to| e.timestamp < to))
+            .filter(|e| filter.level.is_none_or(|level| e.level == level))
+            .collect();
+        matching.sort_by_key(|e| (e.timestamp, e.id));
+        Ok(page_of(matching, page))
+    }
+
+    async fn purge_logs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state();
+        let count = state.logs.len();
+        state.logs.retain(|e| e.timestamp >= before);
+        Ok((count - state.logs.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
+    async fn begin_request(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> Result<Begin> {
+        let mut state = self.state();
+        let id = (scope.to_string(), key.to_string());
+        if let Some(record) = state
+            .idempotency
+            .get(&id)
+            .filter(|r| r.created_at >= expired_before)
+        {
+            return Ok(
+                match (&record.response, record.fingerprint == fingerprint) {
+                    (_, false) => Begin::Mismatch,
+                    (Some(response), true) => Begin::Replay(response.clone()),
+                    (None, true) => Begin::InProgress,
+                },
+            );
+        }
+        let record = IdempotencyRecord {
+            fingerprint: fingerprint.to_string(),
+            created_at: now,
+            response: None,
+        };
+        state.idempotency.insert(id, record);
+        Ok(Begin::Proceed)
+    }
+
+    async fn finish_request(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        let id = (scope.to_string(), key.to_string());
+        if let Some(record) = self.state().idempotency.get_mut(&id) {
+            record.response = Some(response.clone());
+        }
+        Ok(())
+    }
+
+    async fn abandon_request(&self, scope: &str, key: &str) -> Result<()> {
+        self.state()
+            .idempotency
+            .remove(&(scope.to_string(), key.to_string()));
+        Ok(())
+    }
+
+    async fn purge_requests(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state();
+        let count = state.idempotency.len();
+        state.idempotency.retain(|_, r| r.created_at >= before);
+        Ok((count - state.idempotency.len()) as u64)
     }
 }
 
@@ -281,7 +535,9 @@ impl MemoryBlobStore {
     }
 
     fn blobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
-        self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -295,7 +551,10 @@ impl BlobStore for MemoryBlobStore {
 
     async fn get(&self, key: &str) -> Result<Vec<u8>> {
         crate::blob_key::check(key)?;
-        self.blobs().get(key).cloned().ok_or(Error::NotFound { what: "blob" })
+        self.blobs()
+            .get(key)
+            .cloned()
+            .ok_or(Error::NotFound { what: "blob" })
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<()> {

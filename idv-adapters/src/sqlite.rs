@@ -12,14 +12,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use idv_core::api_keys::{ApiKey, ApiKeyChanges, NewApiKey, Permission};
 use idv_core::domain::{
     now, DocumentType, NewUser, NewVerification, Page, PageRequest, Role, Status, User,
     UserChanges, UserId, Verification, VerificationFilter, VerificationId, VerificationResult,
 };
-use idv_core::ports::{email_key, Job, JobQueue, UserStore, VerificationStore};
+use idv_core::idempotency::{Begin, StoredResponse};
+use idv_core::logs::{Event, Level, LogEntry, LogFilter, NewLogEntry};
+use idv_core::ports::{
+    email_key, ApiKeyStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore, VerificationStore,
+};
 use idv_core::{Error, Result};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 /// The schema, embedded so that the binary needs no files beside it.
@@ -38,7 +45,16 @@ impl<'s> MigrationSource<'s> for Migrations {
             Cow::Borrowed(include_str!("../migrations/sqlite/0001_init.sql")),
             false,
         );
-        Box::pin(async move { Ok(vec![init]) })
+        let keys = Migration::new(
+            2,
+            Cow::Borrowed("keys logs idempotency"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!(
+                "../migrations/sqlite/0002_keys_logs_idempotency.sql"
+            )),
+            false,
+        );
+        Box::pin(async move { Ok(vec![init, keys]) })
     }
 }
 
@@ -70,8 +86,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        let migrator = Migrator::new(Migrations).await.map_err(|e| Error::internal(e))?;
-        migrator.run(&pool).await.map_err(|e| Error::Unavailable(format!("migrating SQLite: {e}")))?;
+        let migrator = Migrator::new(Migrations)
+            .await
+            .map_err(|e| Error::internal(e))?;
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Unavailable(format!("migrating SQLite: {e}")))?;
         Ok(Self { pool })
     }
 
@@ -84,10 +105,14 @@ impl SqliteStore {
 /// The one place where sqlx errors become core errors.
 fn map_err(error: sqlx::Error) -> Error {
     match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::conflict("email", "email_taken", "a user with this email already exists")
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict(
+            "email",
+            "email_taken",
+            "a user with this email already exists",
+        ),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            Error::NotFound { what: "user" }
         }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::NotFound { what: "user" },
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             Error::Unavailable(format!("SQLite: {error}"))
         }
@@ -100,7 +125,9 @@ fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(Error::internal)
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(Error::internal)
 }
 
 fn epoch_millis() -> i64 {
@@ -132,7 +159,10 @@ fn verification_from_row(row: &SqliteRow) -> Result<Verification> {
             .ok_or_else(|| Error::internal(format!("stored status {status:?}")))?,
         blob_prefix: text("blob_prefix")?,
         has_back: row.try_get("has_back").map_err(map_err)?,
-        result: result.map(|r| serde_json::from_str(&r)).transpose().map_err(Error::internal)?,
+        result: result
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(Error::internal)?,
         created_at: parse_time(&text("created_at")?)?,
         updated_at: parse_time(&text("updated_at")?)?,
     })
@@ -175,8 +205,14 @@ impl UserStore for SqliteStore {
 
     async fn get_user(&self, id: UserId) -> Result<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
-        row.as_ref().map(user_from_row).unwrap_or(Err(Error::NotFound { what: "user" }))
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(user_from_row)
+            .unwrap_or(Err(Error::NotFound { what: "user" }))
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -204,7 +240,9 @@ impl UserStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        row.as_ref().map(user_from_row).unwrap_or(Err(Error::NotFound { what: "user" }))
+        row.as_ref()
+            .map(user_from_row)
+            .unwrap_or(Err(Error::NotFound { what: "user" }))
     }
 
     async fn delete_user(&self, id: UserId) -> Result<Vec<String>> {
@@ -240,7 +278,11 @@ impl UserStore for SqliteStore {
             .await
             .map_err(map_err)?;
         let items = rows.iter().map(user_from_row).collect::<Result<_>>()?;
-        Ok(Page { items, total: total as u64, request: page })
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
     }
 }
 
@@ -283,10 +325,16 @@ impl VerificationStore for SqliteStore {
 
     async fn get_verification(&self, id: VerificationId) -> Result<Verification> {
         let sql = format!("SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref()
             .map(verification_from_row)
-            .unwrap_or(Err(Error::NotFound { what: "verification" }))
+            .unwrap_or(Err(Error::NotFound {
+                what: "verification",
+            }))
     }
 
     async fn list_verifications(
@@ -296,13 +344,14 @@ impl VerificationStore for SqliteStore {
     ) -> Result<Page<Verification>> {
         let condition = "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)";
         let status = filter.status.map(Status::as_str);
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM verifications WHERE {condition}"))
-                .bind(filter.user_id)
-                .bind(status)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM verifications WHERE {condition}"
+        ))
+        .bind(filter.user_id)
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
         let sql = format!(
             "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE {condition}
              ORDER BY id LIMIT ?3 OFFSET ?4"
@@ -315,8 +364,15 @@ impl VerificationStore for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        let items = rows.iter().map(verification_from_row).collect::<Result<_>>()?;
-        Ok(Page { items, total: total as u64, request: page })
+        let items = rows
+            .iter()
+            .map(verification_from_row)
+            .collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
     }
 
     async fn set_outcome(
@@ -339,7 +395,9 @@ impl VerificationStore for SqliteStore {
             .await
             .map_err(map_err)?;
         let Some(row) = row else {
-            return Err(Error::NotFound { what: "verification" });
+            return Err(Error::NotFound {
+                what: "verification",
+            });
         };
         sqlx::query("DELETE FROM jobs WHERE verification_id = ?")
             .bind(id)
@@ -351,11 +409,18 @@ impl VerificationStore for SqliteStore {
     }
 
     async fn delete_verification(&self, id: VerificationId) -> Result<Verification> {
-        let sql = format!("DELETE FROM verifications WHERE id = ? RETURNING {VERIFICATION_COLUMNS}");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let sql =
+            format!("DELETE FROM verifications WHERE id = ? RETURNING {VERIFICATION_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref()
             .map(verification_from_row)
-            .unwrap_or(Err(Error::NotFound { what: "verification" }))
+            .unwrap_or(Err(Error::NotFound {
+                what: "verification",
+            }))
     }
 }
 
@@ -392,17 +457,27 @@ impl JobQueue for SqliteStore {
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(Job { verification_id, attempts: attempts as u32, claim_token: token }))
+        Ok(Some(Job {
+            verification_id,
+            attempts: attempts as u32,
+            claim_token: token,
+        }))
     }
 
-    async fn complete_job(&self, job: &Job, status: Status, result: &VerificationResult) -> Result<bool> {
+    async fn complete_job(
+        &self,
+        job: &Job,
+        status: Status,
+        result: &VerificationResult,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let released = sqlx::query("DELETE FROM jobs WHERE verification_id = ? AND claim_token = ?")
-            .bind(job.verification_id)
-            .bind(&job.claim_token)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let released =
+            sqlx::query("DELETE FROM jobs WHERE verification_id = ? AND claim_token = ?")
+                .bind(job.verification_id)
+                .bind(&job.claim_token)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         if released.rows_affected() == 0 {
             return Ok(false);
         }
@@ -419,11 +494,341 @@ impl JobQueue for SqliteStore {
     }
 }
 
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| Error::internal(format!("stored time {value}")))
+}
+
+fn permissions_text(permissions: &[Permission]) -> String {
+    permissions
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_permissions(text: &str) -> Result<Vec<Permission>> {
+    text.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            Permission::parse(p).ok_or_else(|| Error::internal(format!("stored permission {p:?}")))
+        })
+        .collect()
+}
+
+fn optional_time(row: &SqliteRow, name: &str) -> Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.try_get(name).map_err(map_err)?;
+    text.as_deref().map(parse_time).transpose()
+}
+
+fn api_key_from_row(row: &SqliteRow) -> Result<ApiKey> {
+    let permissions: String = row.try_get("permissions").map_err(map_err)?;
+    let created_at: String = row.try_get("created_at").map_err(map_err)?;
+    Ok(ApiKey {
+        id: row.try_get("id").map_err(map_err)?,
+        name: row.try_get("name").map_err(map_err)?,
+        permissions: parse_permissions(&permissions)?,
+        prefix: row.try_get("prefix").map_err(map_err)?,
+        key_hash: row.try_get("key_hash").map_err(map_err)?,
+        owner_id: row.try_get("owner_id").map_err(map_err)?,
+        created_at: parse_time(&created_at)?,
+        last_used_at: optional_time(row, "last_used_at")?,
+        expires_at: optional_time(row, "expires_at")?,
+    })
+}
+
+fn log_from_row(row: &SqliteRow) -> Result<LogEntry> {
+    let level: String = row.try_get("level").map_err(map_err)?;
+    let event: String = row.try_get("event").map_err(map_err)?;
+    Ok(LogEntry {
+        id: row.try_get("id").map_err(map_err)?,
+        timestamp: from_micros(row.try_get("at_micros").map_err(map_err)?)?,
+        level: Level::parse(&level)
+            .ok_or_else(|| Error::internal(format!("stored level {level:?}")))?,
+        event: Event::parse(&event)
+            .ok_or_else(|| Error::internal(format!("stored event {event:?}")))?,
+        message: row.try_get("message").map_err(map_err)?,
+        user_id: row.try_get("user_id").map_err(map_err)?,
+    })
+}
+
+const API_KEY_COLUMNS: &str =
+    "id, name, permissions, prefix, key_hash, owner_id, created_at, last_used_at, expires_at";
+
+fn key_not_found() -> Error {
+    Error::NotFound { what: "API key" }
+}
+
+#[async_trait]
+impl ApiKeyStore for SqliteStore {
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey> {
+        let sql = format!(
+            "INSERT INTO api_keys (name, permissions, prefix, key_hash, owner_id, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&new.name)
+            .bind(permissions_text(&new.permissions))
+            .bind(&new.prefix)
+            .bind(&new.key_hash)
+            .bind(new.owner_id)
+            .bind(timestamp(now()))
+            .bind(new.expires_at.map(timestamp))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        api_key_from_row(&row)
+    }
+
+    async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(api_key_from_row)
+            .unwrap_or(Err(key_not_found()))
+    }
+
+    async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE prefix = ?");
+        let row = sqlx::query(&sql)
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    async fn list_api_keys(&self, page: PageRequest) -> Result<Page<ApiKey>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id LIMIT ? OFFSET ?");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(api_key_from_row).collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    async fn update_api_key(&self, id: i64, changes: ApiKeyChanges) -> Result<ApiKey> {
+        let sql = format!(
+            "UPDATE api_keys SET name = COALESCE(?, name), permissions = COALESCE(?, permissions)
+             WHERE id = ? RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(changes.name)
+            .bind(changes.permissions.as_deref().map(permissions_text))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(api_key_from_row)
+            .unwrap_or(Err(key_not_found()))
+    }
+
+    async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(timestamp(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_api_key(&self, id: i64) -> Result<()> {
+        let deleted = sqlx::query("DELETE FROM api_keys WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            return Err(key_not_found());
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LogStore for SqliteStore {
+    async fn append_log(&self, entry: NewLogEntry) -> Result<LogEntry> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO logs (at_micros, level, event, message, user_id) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(micros(entry.timestamp))
+        .bind(entry.level.as_str())
+        .bind(entry.event.as_str())
+        .bind(&entry.message)
+        .bind(entry.user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(LogEntry {
+            id,
+            timestamp: entry.timestamp,
+            level: entry.level,
+            event: entry.event,
+            message: entry.message,
+            user_id: entry.user_id,
+        })
+    }
+
+    async fn list_logs(&self, filter: LogFilter, page: PageRequest) -> Result<Page<LogEntry>> {
+        let condition = "(?1 IS NULL OR at_micros >= ?1) AND (?2 IS NULL OR at_micros < ?2) AND (?3 IS NULL OR level = ?3)";
+        let from = filter.from.map(micros);
+        let to = filter.to.map(micros);
+        let level = filter.level.map(Level::as_str);
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM logs WHERE {condition}"))
+                .bind(from)
+                .bind(to)
+                .bind(level)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let sql = format!(
+            "SELECT id, at_micros, level, event, message, user_id FROM logs WHERE {condition}
+             ORDER BY at_micros, id LIMIT ?4 OFFSET ?5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(level)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(log_from_row).collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    async fn purge_logs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM logs WHERE at_micros < ?")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(deleted.rows_affected())
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn begin_request(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> Result<Begin> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Writing first takes SQLite's write lock, so two requests with one key queue here.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency (scope, key, fingerprint, created_micros) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (scope, key) DO UPDATE
+                 SET fingerprint = ?3, created_micros = ?4, status = NULL, body = NULL, location = NULL
+                 WHERE idempotency.created_micros < ?5",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(micros(now))
+        .bind(micros(expired_before))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 1 {
+            tx.commit().await.map_err(map_err)?;
+            return Ok(Begin::Proceed);
+        }
+        let row = sqlx::query("SELECT fingerprint, status, body, location FROM idempotency WHERE scope = ? AND key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        let stored: String = row.try_get("fingerprint").map_err(map_err)?;
+        let status: Option<i64> = row.try_get("status").map_err(map_err)?;
+        Ok(match (stored == fingerprint, status) {
+            (false, _) => Begin::Mismatch,
+            (true, None) => Begin::InProgress,
+            (true, Some(status)) => Begin::Replay(StoredResponse {
+                status: status as u16,
+                body: row.try_get("body").map_err(map_err)?,
+                location: row.try_get("location").map_err(map_err)?,
+            }),
+        })
+    }
+
+    async fn finish_request(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency SET status = ?, body = ?, location = ? WHERE scope = ? AND key = ?",
+        )
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .bind(&response.location)
+        .bind(scope)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn abandon_request(&self, scope: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency WHERE scope = ? AND key = ?")
+            .bind(scope)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn purge_requests(&self, before: DateTime<Utc>) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM idempotency WHERE created_micros < ?")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(deleted.rows_affected())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
 
     static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -434,7 +839,13 @@ mod tests {
         let base = dir.clone();
         idv_core::testing::store_suite(move || {
             let path = base.join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
-            async move { Arc::new(SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap()) }
+            async move {
+                Arc::new(
+                    SqliteStore::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap(),
+                )
+            }
         })
         .await;
         std::fs::remove_dir_all(&dir).unwrap();
@@ -442,7 +853,8 @@ mod tests {
 
     #[tokio::test]
     async fn keeps_verifications_across_reopening() {
-        let path = std::env::temp_dir().join(format!("idv-sqlite-reopen-{}.db", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("idv-sqlite-reopen-{}.db", std::process::id()));
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::connect(&url).await.unwrap();
         let user = store
@@ -464,8 +876,15 @@ mod tests {
         store.close().await;
 
         let reopened = SqliteStore::connect(&url).await.unwrap();
-        assert_eq!(reopened.get_verification(created.id).await.unwrap(), created);
-        let job = reopened.claim_job(Duration::from_secs(5)).await.unwrap().unwrap();
+        assert_eq!(
+            reopened.get_verification(created.id).await.unwrap(),
+            created
+        );
+        let job = reopened
+            .claim_job(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(job.verification_id, created.id);
         reopened.close().await;
         for suffix in ["", "-wal", "-shm"] {

@@ -1,6 +1,10 @@
 //! Account use cases: register, log in, authenticate, read, update and delete users.
 
+use std::net::IpAddr;
+
+use crate::api_keys::Permission;
 use crate::auth::{self, IssuedToken};
+use crate::logs::{Event, Level};
 use crate::domain::{NewUser, Page, PageRequest, Role, User, UserChanges, UserId};
 use crate::error::{Error, Result};
 use crate::idv::{blocking, Idv, Principal};
@@ -111,24 +115,38 @@ impl Idv {
     }
 
     async fn create_account(&self, registration: Registration, role: Role) -> Result<User> {
-        create_account(self.ports.users.as_ref(), registration, role).await
+        let user = create_account(self.ports.users.as_ref(), registration, role).await?;
+        let message = format!("user {} registered with role {}", user.id, role.as_str());
+        self.record(Level::Info, Event::UserRegistered, message, user.id).await;
+        Ok(user)
     }
 
     /// Checks e-mail and password and issues an access token. `Unauthorized` for an unknown
-    /// address or a wrong password alike.
-    pub async fn login(&self, email: &str, password: &str) -> Result<IssuedToken> {
-        let user = self.ports.users.find_user_by_email(&email_key(email)).await?;
+    /// address or a wrong password alike; `RateLimited` after repeated failures for the account
+    /// or from `client`.
+    pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<IssuedToken> {
+        let key = email_key(email);
+        if let Some(retry_after) = self.throttle.check(&key, client) {
+            self.record(Level::Warn, Event::LoginThrottled, "login refused: too many failures".into(), None).await;
+            return Err(Error::RateLimited { retry_after });
+        }
+        let user = self.ports.users.find_user_by_email(&key).await?;
         let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
         let password = password.to_string();
         let matches = blocking(move || auth::verify_password(&password, &hash)).await?;
         match user {
-            Some(user) if matches => self.tokens.issue(user.id, user.role),
-            Some(user) => {
-                tracing::warn!(user_id = user.id, "login failed: wrong password");
-                Err(Error::Unauthorized)
+            Some(user) if matches => {
+                self.throttle.record_success(&key);
+                self.tokens.issue(user.id, user.role)
             }
-            None => {
-                tracing::warn!("login failed: unknown account");
+            user => {
+                self.throttle.record_failure(&key, client);
+                let user_id = user.map(|u| u.id);
+                let message = match user_id {
+                    Some(id) => format!("login failed for user {id}: wrong password"),
+                    None => "login failed: unknown account".to_string(),
+                };
+                self.record(Level::Warn, Event::LoginFailed, message, user_id).await;
                 Err(Error::Unauthorized)
             }
         }
@@ -138,19 +156,21 @@ impl Idv {
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let subject = self.tokens.verify(token)?;
         match self.ports.users.get_user(subject.user_id).await {
-            Ok(user) => Ok(Principal { user_id: user.id, role: user.role }),
+            Ok(user) => Ok(Principal::user(user.id, user.role)),
             Err(Error::NotFound { .. }) => Err(Error::Unauthorized),
             Err(e) => Err(e),
         }
     }
 
     pub async fn get_user(&self, caller: &Principal, id: UserId) -> Result<User> {
+        caller.require(Permission::Read)?;
         caller.may_act_for(id)?;
         self.ports.users.get_user(id).await
     }
 
     /// Every user, for administrators.
     pub async fn list_users(&self, caller: &Principal, page: PageRequest) -> Result<Page<User>> {
+        caller.require(Permission::Read)?;
         caller.require_admin()?;
         self.ports.users.list_users(page).await
     }
@@ -161,6 +181,7 @@ impl Idv {
         id: UserId,
         update: ProfileUpdate,
     ) -> Result<User> {
+        caller.require(Permission::Write)?;
         caller.may_act_for(id)?;
         let email = update.email.as_deref().map(validate_email).transpose()?;
         let full_name = update.full_name.as_deref().map(validate_name).transpose()?;
@@ -183,12 +204,13 @@ impl Idv {
 
     /// Deletes a user, their verifications and their images.
     pub async fn delete_user(&self, caller: &Principal, id: UserId) -> Result<()> {
+        caller.require(Permission::Write)?;
         caller.may_act_for(id)?;
         let prefixes = self.ports.users.delete_user(id).await?;
         for prefix in prefixes {
             self.remove_images(&prefix).await;
         }
-        tracing::info!(user_id = id, "user deleted");
+        self.record(Level::Info, Event::UserDeleted, format!("user {id} deleted"), id).await;
         Ok(())
     }
 }

@@ -23,6 +23,9 @@ pub enum Error {
     /// A valid credential that does not allow this.
     #[error("not allowed")]
     Forbidden,
+    /// Too many attempts; try again after the given time.
+    #[error("too many attempts; retry after {retry_after:?}")]
+    RateLimited { retry_after: std::time::Duration },
     /// A backing service is unreachable or busy; retrying may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),

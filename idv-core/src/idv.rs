@@ -9,7 +9,11 @@ use crate::auth::{Secret, TokenAuthority};
 use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::ports::{BlobStore, JobQueue, UserStore, VerificationStore};
+use crate::api_keys::{Permission, Permissions};
+use crate::ports::{
+    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, UserStore, VerificationStore,
+};
+use crate::throttle::{LoginThrottle, ThrottleSettings};
 use crate::scoring::Scorer;
 
 /// The adapters idv runs on.
@@ -18,6 +22,9 @@ pub struct Ports {
     pub users: Arc<dyn UserStore>,
     pub verifications: Arc<dyn VerificationStore>,
     pub jobs: Arc<dyn JobQueue>,
+    pub api_keys: Arc<dyn ApiKeyStore>,
+    pub logs: Arc<dyn LogStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub scorer: Arc<dyn Scorer>,
 }
@@ -26,9 +33,18 @@ impl Ports {
     /// Ports from one store object that plays every storage role.
     pub fn from_store<S>(store: Arc<S>, blobs: Arc<dyn BlobStore>, scorer: Arc<dyn Scorer>) -> Self
     where
-        S: UserStore + VerificationStore + JobQueue,
+        S: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore,
     {
-        Self { users: store.clone(), verifications: store.clone(), jobs: store, blobs, scorer }
+        Self {
+            users: store.clone(),
+            verifications: store.clone(),
+            jobs: store.clone(),
+            api_keys: store.clone(),
+            logs: store.clone(),
+            idempotency: store,
+            blobs,
+            scorer,
+        }
     }
 }
 
@@ -44,6 +60,7 @@ pub struct Settings {
     pub job_lease: Duration,
     /// Claims of one job before it is given up and sent to review.
     pub max_job_attempts: u32,
+    pub login_throttle: ThrottleSettings,
 }
 
 impl Settings {
@@ -55,6 +72,7 @@ impl Settings {
             policy: Policy::default(),
             job_lease: Duration::from_secs(120),
             max_job_attempts: 3,
+            login_throttle: ThrottleSettings::default(),
         }
     }
 }
@@ -64,9 +82,34 @@ impl Settings {
 pub struct Principal {
     pub user_id: UserId,
     pub role: Role,
+    /// What the credential allows: everything for a login token, the key's permissions for
+    /// an API key. The role still limits what the user behind it may do.
+    pub permissions: Permissions,
+    /// The API key used, if any.
+    pub api_key_id: Option<i64>,
 }
 
 impl Principal {
+    /// A caller who logged in with a password: the role alone decides.
+    pub fn user(user_id: UserId, role: Role) -> Self {
+        Self { user_id, role, permissions: Permissions::ALL, api_key_id: None }
+    }
+
+    /// `Forbidden` unless the credential allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        if self.permissions.allows(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// Administration of keys and logs: an admin whose credential allows `admin`.
+    pub fn require_admin_permission(&self) -> Result<()> {
+        self.require_admin()?;
+        self.require(Permission::Admin)
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
@@ -96,6 +139,7 @@ pub struct Idv {
     pub(crate) settings: Settings,
     /// Wakes workers when a job is queued.
     pub(crate) work: Notify,
+    pub(crate) throttle: LoginThrottle,
 }
 
 impl Idv {
@@ -106,7 +150,8 @@ impl Idv {
             .validate()
             .map_err(|why| Error::invalid("policy", "invalid_setting", why))?;
         let tokens = TokenAuthority::new(&settings.jwt_secret, settings.token_ttl)?;
-        Ok(Self { ports, tokens, settings, work: Notify::new() })
+        let throttle = LoginThrottle::new(settings.login_throttle);
+        Ok(Self { ports, tokens, settings, work: Notify::new(), throttle })
     }
 
     pub fn policy(&self) -> &Policy {

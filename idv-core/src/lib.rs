@@ -4,16 +4,20 @@
 //! in [`ports`] and [`scoring`]; the server and the CLI assemble them into an [`Idv`].
 
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod domain;
 pub mod error;
 mod idv;
+pub mod idempotency;
 pub mod image_input;
+pub mod logs;
 pub mod policy;
 pub mod ports;
 pub mod scoring;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 pub mod verifications;
 mod worker;
 

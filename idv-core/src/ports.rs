@@ -6,12 +6,16 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::domain::{
     NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
     VerificationFilter, VerificationId, VerificationResult,
 };
+use crate::api_keys::{ApiKey, ApiKeyChanges, NewApiKey};
 use crate::error::Result;
+use crate::idempotency::{Begin, StoredResponse};
+use crate::logs::{LogEntry, LogFilter, NewLogEntry};
 
 /// The key under which e-mail addresses are unique: trimmed and lower-cased, so that
 /// `Ann@Example.com` and ` ann@example.com` are one mailbox. Tags (`ann+x@`) are kept.
@@ -118,4 +122,67 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Deletes every blob whose key starts with `prefix/`. Deleting nothing is not an error.
     async fn delete_prefix(&self, prefix: &str) -> Result<()>;
+}
+
+/// API keys, stored by hash.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + 'static {
+    /// `NotFound` when the owner does not exist.
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey>;
+
+    /// `NotFound` when there is no such key.
+    async fn get_api_key(&self, id: i64) -> Result<ApiKey>;
+
+    /// The key with this visible prefix; `None` when there is none.
+    async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>>;
+
+    /// Keys ordered by id.
+    async fn list_api_keys(&self, page: PageRequest) -> Result<Page<ApiKey>>;
+
+    /// `NotFound` when there is no such key.
+    async fn update_api_key(&self, id: i64, changes: ApiKeyChanges) -> Result<ApiKey>;
+
+    /// Records a use of the key. Not finding it is not an error (it may just have been revoked).
+    async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+
+    /// Deletes the key so it stops working at once. `NotFound` when there is no such key.
+    async fn delete_api_key(&self, id: i64) -> Result<()>;
+}
+
+/// The system log.
+#[async_trait]
+pub trait LogStore: Send + Sync + 'static {
+    async fn append_log(&self, entry: NewLogEntry) -> Result<LogEntry>;
+
+    /// Entries in the filter, oldest first (by timestamp, then id).
+    async fn list_logs(&self, filter: LogFilter, page: PageRequest) -> Result<Page<LogEntry>>;
+
+    /// Deletes entries older than `before`; returns how many.
+    async fn purge_logs(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// Records of requests made with an `Idempotency-Key`, per caller scope.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Atomically: when no record of (`scope`, `key`) newer than `expired_before` exists,
+    /// reserves one for `fingerprint` at `now` and answers `Proceed`; otherwise answers
+    /// `Replay` (same fingerprint, response kept), `InProgress` (same fingerprint, no response
+    /// yet) or `Mismatch` (another fingerprint).
+    async fn begin_request(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> Result<Begin>;
+
+    /// Stores the response of a reserved request.
+    async fn finish_request(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()>;
+
+    /// Drops a reservation so that the request may be retried.
+    async fn abandon_request(&self, scope: &str, key: &str) -> Result<()>;
+
+    /// Deletes records older than `before`; returns how many.
+    async fn purge_requests(&self, before: DateTime<Utc>) -> Result<u64>;
 }

@@ -10,7 +10,12 @@ use crate::domain::{
     VerificationFilter,
 };
 use crate::error::Error;
-use crate::ports::{BlobStore, JobQueue, UserStore, VerificationStore};
+use crate::api_keys::{ApiKeyChanges, NewApiKey, Permission};
+use crate::idempotency::{Begin, StoredResponse};
+use crate::logs::{Event, Level, LogFilter, NewLogEntry};
+use crate::ports::{
+    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, UserStore, VerificationStore,
+};
 use crate::verifications::unscored_result;
 
 fn new_user(email: &str) -> NewUser {
@@ -31,10 +36,21 @@ fn new_verification(user_id: i64, prefix: &str) -> NewVerification {
     }
 }
 
+/// Every storage role in one object.
+pub trait FullStore:
+    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+{
+}
+
+impl<T> FullStore for T where
+    T: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+{
+}
+
 /// Runs every store check against fresh stores made by `factory`.
 pub async fn store_suite<S, F, Fut>(factory: F)
 where
-    S: UserStore + VerificationStore + JobQueue,
+    S: FullStore,
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<S>>,
 {
@@ -47,6 +63,103 @@ where
     expired_leases_are_claimed_again(&*factory().await).await;
     concurrent_claims_never_share_a_job(factory().await).await;
     deleting_a_verification_drops_its_job(&*factory().await).await;
+    api_keys_round_trip(&*factory().await).await;
+    logs_filter_page_and_purge(&*factory().await).await;
+    idempotency_records_replay_and_expire(&*factory().await).await;
+}
+
+async fn api_keys_round_trip<S: FullStore>(store: &S) {
+    let owner = store.create_user(new_user("admin@example.com")).await.unwrap();
+    let new = NewApiKey {
+        name: "Mobile App".into(),
+        permissions: vec![Permission::Read, Permission::Write],
+        prefix: "idv_0000abcd".into(),
+        key_hash: "hash-1".into(),
+        owner_id: owner.id,
+        expires_at: None,
+    };
+    let key = store.create_api_key(new.clone()).await.unwrap();
+    assert_eq!((key.name.as_str(), key.permissions.clone(), key.last_used_at), ("Mobile App", new.permissions.clone(), None));
+    assert_eq!(store.get_api_key(key.id).await.unwrap(), key);
+    assert_eq!(store.find_api_key("idv_0000abcd").await.unwrap(), Some(key.clone()));
+    assert_eq!(store.find_api_key("idv_ffffffff").await.unwrap(), None);
+
+    let changes = ApiKeyChanges { name: Some("Web".into()), permissions: Some(vec![Permission::Read]) };
+    let changed = store.update_api_key(key.id, changes).await.unwrap();
+    assert_eq!((changed.name.as_str(), changed.permissions.clone()), ("Web", vec![Permission::Read]));
+    let used_at = crate::domain::now();
+    store.touch_api_key(key.id, used_at).await.unwrap();
+    assert_eq!(store.get_api_key(key.id).await.unwrap().last_used_at, Some(used_at));
+
+    let second = NewApiKey { prefix: "idv_0000beef".into(), key_hash: "hash-2".into(), ..new.clone() };
+    let second = store.create_api_key(second).await.unwrap();
+    let page = store.list_api_keys(PageRequest { page: 1, per_page: 10 }).await.unwrap();
+    assert_eq!(page.items.iter().map(|k| k.id).collect::<Vec<_>>(), vec![key.id, second.id]);
+
+    store.delete_api_key(key.id).await.unwrap();
+    assert!(matches!(store.get_api_key(key.id).await, Err(Error::NotFound { .. })));
+    assert_eq!(store.find_api_key("idv_0000abcd").await.unwrap(), None);
+    assert!(matches!(store.delete_api_key(key.id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(store.update_api_key(key.id, ApiKeyChanges::default()).await, Err(Error::NotFound { .. })));
+    store.touch_api_key(key.id, used_at).await.unwrap();
+    let orphan = NewApiKey { owner_id: owner.id + 1000, prefix: "idv_00000001".into(), ..new };
+    assert!(matches!(store.create_api_key(orphan).await, Err(Error::NotFound { .. })));
+}
+
+async fn logs_filter_page_and_purge<S: FullStore>(store: &S) {
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let entry = |t: &str, level: Level| NewLogEntry {
+        timestamp: at(t),
+        level,
+        event: Event::LoginFailed,
+        message: format!("entry at {t}"),
+        user_id: Some(7),
+    };
+    for (t, level) in [
+        ("2026-01-01T10:00:00Z", Level::Info),
+        ("2026-01-02T00:00:00Z", Level::Warn),
+        ("2026-01-02T23:59:59.999Z", Level::Info),
+        ("2026-01-03T00:00:00Z", Level::Error),
+    ] {
+        let stored = store.append_log(entry(t, level)).await.unwrap();
+        assert_eq!((stored.timestamp, stored.level, stored.user_id), (at(t), level, Some(7)));
+    }
+    let all = PageRequest { page: 1, per_page: 10 };
+    let day = LogFilter { from: Some(at("2026-01-02T00:00:00Z")), to: Some(at("2026-01-03T00:00:00Z")), level: None };
+    let page = store.list_logs(day, all).await.unwrap();
+    let messages: Vec<_> = page.items.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, vec!["entry at 2026-01-02T00:00:00Z", "entry at 2026-01-02T23:59:59.999Z"]);
+    let infos = LogFilter { level: Some(Level::Info), ..LogFilter::default() };
+    assert_eq!(store.list_logs(infos, all).await.unwrap().total, 2);
+    let second = store.list_logs(LogFilter::default(), PageRequest { page: 2, per_page: 3 }).await.unwrap();
+    assert_eq!((second.total, second.items.len()), (4, 1));
+
+    assert_eq!(store.purge_logs(at("2026-01-02T12:00:00Z")).await.unwrap(), 2);
+    assert_eq!(store.list_logs(LogFilter::default(), all).await.unwrap().total, 2);
+}
+
+async fn idempotency_records_replay_and_expire<S: FullStore>(store: &S) {
+    let now = crate::domain::now();
+    let hour = chrono::Duration::hours(1);
+    let expired_before = now - hour * 24;
+    let begin = |scope: &'static str, key: &'static str, fp: &'static str, at| {
+        store.begin_request(scope, key, fp, at, at - hour * 24)
+    };
+    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::Proceed);
+    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::InProgress);
+    assert_eq!(begin("user:1", "k1", "fp-b", now).await.unwrap(), Begin::Mismatch);
+    assert_eq!(begin("user:2", "k1", "fp-b", now).await.unwrap(), Begin::Proceed, "keys are per scope");
+
+    let response = StoredResponse { status: 201, body: b"{\"id\":1}".to_vec(), location: Some("/v1/x/1".into()) };
+    store.finish_request("user:1", "k1", &response).await.unwrap();
+    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::Replay(response));
+
+    store.abandon_request("user:2", "k1").await.unwrap();
+    assert_eq!(begin("user:2", "k1", "fp-c", now).await.unwrap(), Begin::Proceed);
+
+    let later = now + hour * 25;
+    assert_eq!(begin("user:1", "k1", "fp-b", later).await.unwrap(), Begin::Proceed, "expired records are forgotten");
+    assert!(store.purge_requests(expired_before + hour * 48).await.unwrap() >= 1);
 }
 
 async fn users_round_trip<S: UserStore>(store: &S) {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use rand::RngCore;
 
+use crate::api_keys::Permission;
+use crate::logs::{Event, Level};
 use crate::domain::{
     DocumentType, ManualDecision, NewVerification, Page, PageRequest, Reason, Status, UserId,
     Verification, VerificationFilter, VerificationId, VerificationResult,
@@ -58,6 +60,7 @@ impl Idv {
     /// Invalid input changes nothing: images are checked before anything is stored, and stored
     /// images are removed again if the record cannot be written.
     pub async fn submit(&self, caller: &Principal, submission: Submission) -> Result<Verification> {
+        caller.require(Permission::Write)?;
         caller.may_act_for(submission.user_id)?;
         match self.ports.users.get_user(submission.user_id).await {
             Err(Error::NotFound { .. }) => {
@@ -99,12 +102,14 @@ impl Idv {
                 return Err(e);
             }
         };
-        tracing::info!(verification_id = verification.id, user_id = verification.user_id, "verification submitted");
+        let message = format!("verification {} submitted for user {}", verification.id, verification.user_id);
+        self.record(Level::Info, Event::VerificationSubmitted, message, verification.user_id).await;
         self.work.notify_one();
         Ok(verification)
     }
 
     pub async fn get_verification(&self, caller: &Principal, id: VerificationId) -> Result<Verification> {
+        caller.require(Permission::Read)?;
         let verification = self.ports.verifications.get_verification(id).await?;
         caller.may_act_for(verification.user_id)?;
         Ok(verification)
@@ -117,6 +122,7 @@ impl Idv {
         mut filter: VerificationFilter,
         page: PageRequest,
     ) -> Result<Page<Verification>> {
+        caller.require(Permission::Read)?;
         if !caller.is_admin() {
             if let Some(user_id) = filter.user_id {
                 caller.may_act_for(user_id)?;
@@ -133,6 +139,7 @@ impl Idv {
         user_id: UserId,
         page: PageRequest,
     ) -> Result<Page<Verification>> {
+        caller.require(Permission::Read)?;
         caller.may_act_for(user_id)?;
         self.ports.users.get_user(user_id).await?;
         let filter = VerificationFilter { user_id: Some(user_id), status: None };
@@ -142,6 +149,7 @@ impl Idv {
     /// An administrator's decision. Scores stay as measured; the decision is recorded beside
     /// them with the reviewer and the status it replaced.
     pub async fn review(&self, caller: &Principal, id: VerificationId, review: Review) -> Result<Verification> {
+        caller.require(Permission::Write)?;
         caller.require_admin()?;
         if !matches!(review.status, Status::Approved | Status::Rejected) {
             return Err(Error::invalid(
@@ -165,12 +173,14 @@ impl Idv {
             previous_status: current.status,
         });
         let updated = self.ports.verifications.set_outcome(id, review.status, &result).await?;
-        tracing::info!(verification_id = id, status = review.status.as_str(), "verification reviewed");
+        let message = format!("verification {id} set to {} by reviewer {}", review.status.as_str(), caller.user_id);
+        self.record(Level::Info, Event::VerificationReviewed, message, updated.user_id).await;
         Ok(updated)
     }
 
     /// Deletes a verification and its images.
     pub async fn delete_verification(&self, caller: &Principal, id: VerificationId) -> Result<()> {
+        caller.require(Permission::Write)?;
         let verification = self.ports.verifications.get_verification(id).await?;
         caller.may_act_for(verification.user_id)?;
         let deleted = self.ports.verifications.delete_verification(id).await?;

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::domain::{Reason, Status, VerificationResult};
 use crate::error::{Error, Result};
+use crate::logs::{Event, Level};
 use crate::idv::Idv;
 use crate::ports::Job;
 use crate::scoring::{ScoreError, ScoreInput};
@@ -41,6 +42,7 @@ impl Idv {
     async fn finish(&self, job: &Job, status: Status, result: VerificationResult) -> Result<()> {
         if self.ports.jobs.complete_job(job, status, &result).await? {
             tracing::info!(status = status.as_str(), "verification decided");
+            self.record_decision(job, status).await;
         } else {
             tracing::warn!("verification changed hands or was deleted while processing");
         }
@@ -70,6 +72,17 @@ impl Idv {
             }
             Err(ScoreError::Internal(e)) => Err(Error::Internal(e)),
         }
+    }
+
+    async fn record_decision(&self, job: &Job, status: Status) {
+        let (level, event) = match status {
+            Status::Approved => (Level::Info, Event::VerificationApproved),
+            Status::Rejected => (Level::Info, Event::VerificationRejected),
+            _ => (Level::Warn, Event::VerificationReview),
+        };
+        let id = job.verification_id;
+        let user_id = self.ports.verifications.get_verification(id).await.ok().map(|v| v.user_id);
+        self.record(level, event, format!("verification {id} {}", status.as_str()), user_id).await;
     }
 
     async fn load_image(&self, prefix: &str, field: &str) -> Result<std::sync::Arc<[u8]>> {

@@ -151,6 +151,9 @@ pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Res
     for _ in 0..config.workers {
         workers.push(tokio::spawn(idv.clone().run_worker(signal.clone())));
     }
+    let retention = Duration::from_secs(config.log_retention_days.saturating_mul(86_400));
+    workers.push(tokio::spawn(housekeeping(idv.clone(), retention, signal.clone())));
+    idv.record_start().await;
     let state = Arc::new(State { idv: idv.clone(), max_body_bytes: config.max_body_bytes });
     let task = tokio::spawn(async move {
         serve(listener, state, signal).await;
@@ -162,6 +165,24 @@ pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Res
     Ok(RunningServer { addr, idv, shutdown, task })
 }
 
+/// Removes expired log entries and idempotency records, at start and then hourly.
+async fn housekeeping(idv: Arc<Idv>, log_retention: Duration, mut signal: watch::Receiver<bool>) {
+    loop {
+        match idv.purge_logs(log_retention).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired log entries removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired log entries"),
+        }
+        if let Err(e) = idv.purge_idempotency().await {
+            tracing::warn!(error = %e, "could not remove expired idempotency records");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = signal.changed() => return,
+        }
+    }
+}
+
 async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
     loop {
@@ -169,8 +190,8 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Rece
             accepted = listener.accept() => accepted,
             _ = signal.changed() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -178,7 +199,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Rece
             }
         };
         let state = state.clone();
-        let service = service_fn(move |request| http::handle(state.clone(), request));
+        let service = service_fn(move |request| http::handle(state.clone(), request, Some(peer)));
         let connection = http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(Duration::from_secs(30))

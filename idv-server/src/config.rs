@@ -132,6 +132,10 @@ pub struct ServerConfig {
     #[arg(long, env = "IDV_WORKERS", default_value_t = 2)]
     pub workers: usize,
 
+    /// Days the system log keeps its entries.
+    #[arg(long, env = "IDV_LOG_RETENTION_DAYS", default_value_t = 90)]
+    pub log_retention_days: u64,
+
     /// How long a worker may hold a job before another instance takes it over, in seconds.
     #[arg(long, env = "IDV_JOB_LEASE_SECS", default_value_t = 120)]
     pub job_lease_secs: u64,

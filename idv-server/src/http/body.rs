@@ -4,7 +4,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Request, StatusCode};
+use hyper::http::request::Parts;
+use hyper::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -18,8 +19,8 @@ fn too_large(limit: u64) -> ApiError {
 }
 
 /// Whether the request declares a JSON body (`application/json`, any case, any parameters).
-fn is_json(request: &Request<Incoming>) -> bool {
-    let Some(value) = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+fn is_json(parts: &Parts) -> bool {
+    let Some(value) = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or_default().trim();
@@ -27,16 +28,16 @@ fn is_json(request: &Request<Incoming>) -> bool {
 }
 
 /// Reads the whole body of a JSON request: 415 unless it is declared JSON, 413 over `limit`.
-pub async fn read_json_body(request: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
-    if !is_json(&request) {
+pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result<Bytes, ApiError> {
+    if !is_json(parts) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the request body must be JSON with Content-Type: application/json",
         ));
     }
-    let declared = request
-        .headers()
+    let declared = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
@@ -44,7 +45,7 @@ pub async fn read_json_body(request: Request<Incoming>, limit: u64) -> Result<By
         return Err(too_large(limit));
     }
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(request.into_body(), limit_usize).collect().await {
+    match Limited::new(body, limit_usize).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(limit)),
         Err(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "body_unreadable", "the request body could not be read")),

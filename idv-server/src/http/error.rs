@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use idv_core::Error;
 use serde::Serialize;
@@ -18,7 +18,9 @@ pub struct ApiError {
     /// Whether the request carried a credential that was refused (vs. none at all).
     pub bad_credential: bool,
     /// Methods the path allows, for 405 responses.
-    pub allow: Option<&'static str>,
+    pub allow: Option<String>,
+    /// Seconds to wait, for 429 responses.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +38,7 @@ struct Detail<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, bad_credential: false, allow: None }
+        Self { status, code, message: message.into(), field: None, bad_credential: false, allow: None, retry_after: None }
     }
 
     pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
@@ -67,8 +69,11 @@ impl ApiError {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(allow) = self.allow {
-            headers.insert(ALLOW, HeaderValue::from_static(allow));
+        if let Some(allow) = self.allow.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+            headers.insert(ALLOW, allow);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = if self.bad_credential {
@@ -97,6 +102,13 @@ impl From<Error> for ApiError {
             Error::Unauthorized => Self::unauthorized(true),
             Error::Forbidden => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
+            }
+            Error::RateLimited { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                Self {
+                    retry_after: Some(seconds),
+                    ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "too many attempts; try again later")
+                }
             }
             Error::Unavailable(detail) => {
                 tracing::error!(error = %detail, "backing service unavailable");

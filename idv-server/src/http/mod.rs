@@ -1,13 +1,18 @@
-//! The HTTP API under `/v1`: routing, authentication and JSON in and out.
+//! The HTTP API under `/v1`: routing, credentials, idempotency and JSON in and out.
 
+mod api_keys;
 mod body;
 mod error;
+mod idempotency;
+mod logs;
 mod query;
+mod routes;
 mod users;
 mod verifications;
 mod views;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,12 +20,18 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use idv_core::{Idv, Principal};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument;
 
 pub use error::ApiError;
+pub use routes::ROUTES;
+use routes::Route;
+
+use query::Query;
 
 /// What every request handler shares.
 pub struct State {
@@ -32,17 +43,46 @@ pub struct State {
 pub type HttpResponse = Response<Full<Bytes>>;
 type Handled = Result<HttpResponse, ApiError>;
 
+/// A request with its body read (JSON methods only) and its path parameters.
+pub struct Req {
+    pub parts: Parts,
+    pub body: Bytes,
+    pub params: Vec<String>,
+    pub peer: Option<SocketAddr>,
+}
+
+impl Req {
+    /// The body as `T` (400 for malformed JSON, 422 naming the field otherwise).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        body::parse_json(&self.body)
+    }
+
+    pub fn query(&self) -> Result<Query, ApiError> {
+        Query::parse(self.parts.uri.query())
+    }
+
+    /// The `index`th path parameter as a positive id.
+    pub fn id(&self, index: usize, name: &'static str) -> Result<i64, ApiError> {
+        query::parse_id(self.params.get(index).map_or("", String::as_str), name)
+    }
+}
+
 /// Serves one request. Never fails: every error becomes a JSON response.
-pub async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+pub async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Result<HttpResponse, Infallible> {
     let request_id = new_request_id();
     let span = tracing::info_span!("request", %request_id, method = %request.method(), path = request.uri().path());
     async move {
         let started = Instant::now();
-        let mut response = route(&state, request).await.unwrap_or_else(ApiError::into_response);
+        let mut response = serve(&state, request, peer).await.unwrap_or_else(ApiError::into_response);
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request served");
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(status = response.status().as_u16(), elapsed_ms, "request served");
         Ok(response)
     }
     .instrument(span)
@@ -55,46 +95,55 @@ fn new_request_id() -> String {
     hex::encode(bytes)
 }
 
-async fn route(state: &State, request: Request<Incoming>) -> Handled {
-    let path = request.uri().path().to_string();
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let method = request.method().clone();
-    match (&method, segments.as_slice()) {
-        (&Method::GET, ["v1", "health"]) => Ok(json(StatusCode::OK, &Health::ok())),
-        (&Method::POST, ["v1", "auth", "login"]) => users::login(state, request).await,
-        (&Method::POST, ["v1", "users"]) => users::create(state, request).await,
-        (&Method::GET, ["v1", "users"]) => users::list(state, request).await,
-        (&Method::GET, ["v1", "users", id]) => users::get(state, request, id).await,
-        (&Method::PUT, ["v1", "users", id]) => users::update(state, request, id).await,
-        (&Method::DELETE, ["v1", "users", id]) => users::delete(state, request, id).await,
-        (&Method::GET, ["v1", "users", id, "verifications"]) => {
-            verifications::list_for_user(state, request, id).await
-        }
-        (&Method::POST, ["v1", "verifications"]) => verifications::create(state, request).await,
-        (&Method::GET, ["v1", "verifications"]) => verifications::list(state, request).await,
-        (&Method::GET, ["v1", "verifications", id]) => verifications::get(state, request, id).await,
-        (&Method::PUT, ["v1", "verifications", id]) => verifications::review(state, request, id).await,
-        (&Method::DELETE, ["v1", "verifications", id]) => {
-            verifications::delete(state, request, id).await
-        }
-        (_, segments) => Err(unrouted(segments)),
+async fn serve(state: &State, request: Request<Incoming>, peer: Option<SocketAddr>) -> Handled {
+    let (route, params) = routes::resolve(request.method(), request.uri().path())?;
+    let takes_body = matches!(*request.method(), Method::POST | Method::PUT);
+    let (parts, incoming) = request.into_parts();
+    let body = if takes_body {
+        body::read_json_body(&parts, incoming, state.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let req = Req { parts, body, params, peer };
+    if req.parts.method == Method::POST {
+        idempotency::serve(state, &req, |req| dispatch(state, route, req)).await
+    } else {
+        dispatch(state, route, &req).await
     }
 }
 
-/// 405 with `Allow` for a known path and another method; 404 otherwise.
-fn unrouted(segments: &[&str]) -> ApiError {
-    let allowed = match segments {
-        ["v1", "health"] => "GET",
-        ["v1", "auth", "login"] => "POST",
-        ["v1", "users"] | ["v1", "verifications"] => "GET, POST",
-        ["v1", "users", _] | ["v1", "verifications", _] => "GET, PUT, DELETE",
-        ["v1", "users", _, "verifications"] => "GET",
-        _ => return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"),
-    };
-    ApiError {
-        allow: Some(allowed),
-        ..ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("allowed methods: {allowed}"))
+async fn dispatch(state: &State, route: Route, req: &Req) -> Handled {
+    match route {
+        Route::Health => Ok(json(StatusCode::OK, &Health::ok())),
+        Route::OpenApi => Ok(openapi()),
+        Route::Login => users::login(state, req).await,
+        Route::CreateUser => users::create(state, req).await,
+        Route::ListUsers => users::list(state, req).await,
+        Route::GetUser => users::get(state, req).await,
+        Route::UpdateUser => users::update(state, req).await,
+        Route::DeleteUser => users::delete(state, req).await,
+        Route::UserVerifications => verifications::list_for_user(state, req).await,
+        Route::CreateVerification => verifications::create(state, req).await,
+        Route::ListVerifications => verifications::list(state, req).await,
+        Route::GetVerification => verifications::get(state, req).await,
+        Route::ReviewVerification => verifications::review(state, req).await,
+        Route::DeleteVerification => verifications::delete(state, req).await,
+        Route::CreateKey => api_keys::create(state, req).await,
+        Route::ListKeys => api_keys::list(state, req).await,
+        Route::GetKey => api_keys::get(state, req).await,
+        Route::UpdateKey => api_keys::update(state, req).await,
+        Route::DeleteKey => api_keys::delete(state, req).await,
+        Route::ListLogs => logs::list(state, req).await,
     }
+}
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+fn openapi() -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 #[derive(Serialize)]
@@ -122,18 +171,41 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     }
 }
 
-/// The caller, from `Authorization: Bearer <token>`.
-async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<Principal, ApiError> {
-    let Some(header) = request.headers().get(AUTHORIZATION) else {
-        return Err(ApiError::unauthorized(false));
+/// The credential of a request: `Authorization: Bearer <token or API key>` or `X-API-Key`.
+enum Credential<'a> {
+    Token(&'a str),
+    ApiKey(&'a str),
+}
+
+fn credential(parts: &Parts) -> Result<Option<Credential<'_>>, ApiError> {
+    if let Some(value) = parts.headers.get("x-api-key") {
+        let key = value.to_str().map_err(|_| ApiError::unauthorized(true))?.trim();
+        return Ok(Some(Credential::ApiKey(key)));
+    }
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
     };
     let token = header
         .to_str()
         .ok()
-        .and_then(|value| value.split_once(' '))
+        .and_then(|value| value.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::unauthorized(true))?;
-    state.idv.authenticate(token).await.map_err(ApiError::from)
+    if idv_core::api_keys::prefix_of(token).is_some() {
+        Ok(Some(Credential::ApiKey(token)))
+    } else {
+        Ok(Some(Credential::Token(token)))
+    }
+}
+
+/// The caller; 401 without a valid credential.
+async fn authenticate(state: &State, req: &Req) -> Result<Principal, ApiError> {
+    let result = match credential(&req.parts)? {
+        None => return Err(ApiError::unauthorized(false)),
+        Some(Credential::Token(token)) => state.idv.authenticate(token).await,
+        Some(Credential::ApiKey(key)) => state.idv.authenticate_key(key).await,
+    };
+    result.map_err(ApiError::from)
 }

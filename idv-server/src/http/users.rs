@@ -1,14 +1,12 @@
 //! `/v1/auth/login` and `/v1/users`.
 
-use hyper::body::Incoming;
-use hyper::{Request, StatusCode};
+use hyper::StatusCode;
 use idv_core::accounts::{ProfileUpdate, Registration};
+use idv_core::api_keys::Permission;
 use serde::{Deserialize, Serialize};
 
-use super::body::{parse_json, read_json_body};
-use super::query::{parse_id, Query};
 use super::views::{Message, PageView, UserView};
-use super::{authenticate, json, ApiError, Handled, State};
+use super::{authenticate, credential, json, ApiError, Handled, Req, State};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,10 +22,10 @@ struct LoginResponse<'a> {
     expires_in: u64,
 }
 
-pub async fn login(state: &State, request: Request<Incoming>) -> Handled {
-    let body = read_json_body(request, state.max_body_bytes).await?;
-    let login: LoginRequest = parse_json(&body)?;
-    let issued = state.idv.login(&login.email, &login.password).await.map_err(|e| match e {
+pub async fn login(state: &State, req: &Req) -> Handled {
+    let login: LoginRequest = req.json()?;
+    let client = req.peer.map(|peer| peer.ip());
+    let issued = state.idv.login(&login.email, &login.password, client).await.map_err(|e| match e {
         idv_core::Error::Unauthorized => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
@@ -51,24 +49,27 @@ struct CreateUser {
     full_name: String,
 }
 
-pub async fn create(state: &State, request: Request<Incoming>) -> Handled {
-    let body = read_json_body(request, state.max_body_bytes).await?;
-    let new: CreateUser = parse_json(&body)?;
+/// Registration is open; a caller who presents a credential needs `write` permission.
+pub async fn create(state: &State, req: &Req) -> Handled {
+    if credential(&req.parts)?.is_some() {
+        authenticate(state, req).await?.require(Permission::Write)?;
+    }
+    let new: CreateUser = req.json()?;
     let registration = Registration { email: new.email, password: new.password, full_name: new.full_name };
     let user = state.idv.register(registration).await?;
     Ok(json(StatusCode::CREATED, &UserView::from(user)))
 }
 
-pub async fn list(state: &State, request: Request<Incoming>) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let page = Query::parse(request.uri().query())?.page()?;
+pub async fn list(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let page = req.query()?.page()?;
     let users = state.idv.list_users(&caller, page).await?;
     Ok(json(StatusCode::OK, &PageView::new(users, UserView::from)))
 }
 
-pub async fn get(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "user_id")?;
+pub async fn get(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "user_id")?;
     let user = state.idv.get_user(&caller, id).await?;
     Ok(json(StatusCode::OK, &UserView::from(user)))
 }
@@ -81,11 +82,10 @@ struct UpdateUser {
     password: Option<String>,
 }
 
-pub async fn update(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "user_id")?;
-    let body = read_json_body(request, state.max_body_bytes).await?;
-    let changes: UpdateUser = parse_json(&body)?;
+pub async fn update(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "user_id")?;
+    let changes: UpdateUser = req.json()?;
     if changes.email.is_none() && changes.full_name.is_none() && changes.password.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,9 +99,9 @@ pub async fn update(state: &State, request: Request<Incoming>, id: &str) -> Hand
     Ok(json(StatusCode::OK, &UserView::from(user)))
 }
 
-pub async fn delete(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "user_id")?;
+pub async fn delete(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "user_id")?;
     state.idv.delete_user(&caller, id).await?;
     Ok(json(StatusCode::OK, &Message { message: "User deleted successfully" }))
 }

@@ -1,17 +1,14 @@
 //! `/v1/verifications` and `/v1/users/{id}/verifications`.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, LOCATION};
-use hyper::{Request, StatusCode};
+use hyper::StatusCode;
 use idv_core::domain::{DocumentType, Status, VerificationFilter};
 use idv_core::image_input::decode_image_field;
 use idv_core::verifications::{Review, Submission, DOCUMENT_BACK, DOCUMENT_FRONT, SELFIE};
 use serde::Deserialize;
 
-use super::body::{parse_json, read_json_body};
-use super::query::{parse_id, Query};
 use super::views::{Message, PageView, VerificationSummary, VerificationView};
-use super::{authenticate, json, ApiError, Handled, State};
+use super::{authenticate, json, ApiError, Handled, Req, State};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,10 +32,9 @@ fn document_type(text: &str) -> Result<DocumentType, ApiError> {
     })
 }
 
-pub async fn create(state: &State, request: Request<Incoming>) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let body = read_json_body(request, state.max_body_bytes).await?;
-    let new: CreateVerification = parse_json(&body)?;
+pub async fn create(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let new: CreateVerification = req.json()?;
     if new.user_id <= 0 {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_id", "user_id must be a positive integer")
             .with_field("user_id"));
@@ -63,25 +59,25 @@ pub async fn create(state: &State, request: Request<Incoming>) -> Handled {
     Ok(response)
 }
 
-pub async fn list(state: &State, request: Request<Incoming>) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let query = Query::parse(request.uri().query())?;
+pub async fn list(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let query = req.query()?;
     let filter = VerificationFilter { user_id: None, status: query.status()? };
     let page = state.idv.list_verifications(&caller, filter, query.page()?).await?;
     Ok(json(StatusCode::OK, &PageView::new(page, |v| VerificationSummary::from(&v))))
 }
 
-pub async fn list_for_user(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let user_id = parse_id(id, "user_id")?;
-    let query = Query::parse(request.uri().query())?;
+pub async fn list_for_user(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let user_id = req.id(0, "user_id")?;
+    let query = req.query()?;
     let page = state.idv.list_user_verifications(&caller, user_id, query.page()?).await?;
     Ok(json(StatusCode::OK, &PageView::new(page, |v| VerificationSummary::from(&v))))
 }
 
-pub async fn get(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "verification_id")?;
+pub async fn get(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "verification_id")?;
     let verification = state.idv.get_verification(&caller, id).await?;
     Ok(json(StatusCode::OK, &VerificationView::from(verification)))
 }
@@ -96,11 +92,10 @@ struct ReviewRequest {
     result: Option<serde_json::Value>,
 }
 
-pub async fn review(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "verification_id")?;
-    let body = read_json_body(request, state.max_body_bytes).await?;
-    let review: ReviewRequest = parse_json(&body)?;
+pub async fn review(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "verification_id")?;
+    let review: ReviewRequest = req.json()?;
     if review.result.is_some() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -124,9 +119,9 @@ pub async fn review(state: &State, request: Request<Incoming>, id: &str) -> Hand
     Ok(json(StatusCode::OK, &VerificationView::from(verification)))
 }
 
-pub async fn delete(state: &State, request: Request<Incoming>, id: &str) -> Handled {
-    let caller = authenticate(state, &request).await?;
-    let id = parse_id(id, "verification_id")?;
+pub async fn delete(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let id = req.id(0, "verification_id")?;
     state.idv.delete_verification(&caller, id).await?;
     Ok(json(StatusCode::OK, &Message { message: "Verification request deleted successfully" }))
 }
