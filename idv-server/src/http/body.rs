@@ -55,6 +55,13 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
 /// Parses a JSON body into `T`. Malformed JSON is 400; JSON of the wrong shape (unknown,
 /// duplicate, missing or mistyped fields) is 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        // Well-formed JSON that is not an object is a shape error; anything else is malformed.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "the body must be a JSON object")
+            .with_field("body"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     let value = match parsed {
@@ -83,6 +90,7 @@ fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError
     let path = error.path().to_string();
     let field = match named {
         Some(name) if path == "." => name.to_string(),
+        Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
         Some(name) => format!("{path}.{name}"),
         None if path == "." => "body".to_string(),
         None => path,
