@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             full_name: "Example Admin".into(),
         })
         .await?;
-    let token = idv.login("admin@example.com", "an example password").await?;
+    let token = idv.login("admin@example.com", "an example password", None).await?;
     let caller = idv.authenticate(token.access_token.expose()).await?;
 
     let pairs = [

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::api_keys::{Permission, Permissions};
 use crate::ports::{
-    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, UserStore, VerificationStore,
+    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, Store, UserStore,
+    VerificationStore,
 };
 use crate::throttle::{LoginThrottle, ThrottleSettings};
 use crate::scoring::Scorer;
@@ -31,10 +32,7 @@ pub struct Ports {
 
 impl Ports {
     /// Ports from one store object that plays every storage role.
-    pub fn from_store<S>(store: Arc<S>, blobs: Arc<dyn BlobStore>, scorer: Arc<dyn Scorer>) -> Self
-    where
-        S: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore,
-    {
+    pub fn from_store(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, scorer: Arc<dyn Scorer>) -> Self {
         Self {
             users: store.clone(),
             verifications: store.clone(),

@@ -23,6 +23,17 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Every storage role in one object, as the SQL adapters provide them.
+pub trait Store:
+    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+{
+}
+
 /// Users and their credentials.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {

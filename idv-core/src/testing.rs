@@ -13,9 +13,7 @@ use crate::error::Error;
 use crate::api_keys::{ApiKeyChanges, NewApiKey, Permission};
 use crate::idempotency::{Begin, StoredResponse};
 use crate::logs::{Event, Level, LogFilter, NewLogEntry};
-use crate::ports::{
-    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, UserStore, VerificationStore,
-};
+use crate::ports::{BlobStore, JobQueue, Store, UserStore, VerificationStore};
 use crate::verifications::unscored_result;
 
 fn new_user(email: &str) -> NewUser {
@@ -36,21 +34,10 @@ fn new_verification(user_id: i64, prefix: &str) -> NewVerification {
     }
 }
 
-/// Every storage role in one object.
-pub trait FullStore:
-    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
-{
-}
-
-impl<T> FullStore for T where
-    T: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
-{
-}
-
 /// Runs every store check against fresh stores made by `factory`.
 pub async fn store_suite<S, F, Fut>(factory: F)
 where
-    S: FullStore,
+    S: Store,
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<S>>,
 {
@@ -68,7 +55,7 @@ where
     idempotency_records_replay_and_expire(&*factory().await).await;
 }
 
-async fn api_keys_round_trip<S: FullStore>(store: &S) {
+async fn api_keys_round_trip<S: Store>(store: &S) {
     let owner = store.create_user(new_user("admin@example.com")).await.unwrap();
     let new = NewApiKey {
         name: "Mobile App".into(),
@@ -106,7 +93,7 @@ async fn api_keys_round_trip<S: FullStore>(store: &S) {
     assert!(matches!(store.create_api_key(orphan).await, Err(Error::NotFound { .. })));
 }
 
-async fn logs_filter_page_and_purge<S: FullStore>(store: &S) {
+async fn logs_filter_page_and_purge<S: Store>(store: &S) {
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
     let entry = |t: &str, level: Level| NewLogEntry {
         timestamp: at(t),
@@ -138,7 +125,7 @@ async fn logs_filter_page_and_purge<S: FullStore>(store: &S) {
     assert_eq!(store.list_logs(LogFilter::default(), all).await.unwrap().total, 2);
 }
 
-async fn idempotency_records_replay_and_expire<S: FullStore>(store: &S) {
+async fn idempotency_records_replay_and_expire<S: Store>(store: &S) {
     let now = crate::domain::now();
     let hour = chrono::Duration::hours(1);
     let expired_before = now - hour * 24;

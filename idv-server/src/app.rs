@@ -12,7 +12,7 @@ use idv_adapters::fs::FsBlobStore;
 use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
 use idv_adapters::sqlite::SqliteStore;
 use idv_core::accounts::Registration;
-use idv_core::ports::BlobStore;
+use idv_core::ports::{BlobStore, Store};
 use idv_core::scoring::Scorer;
 use idv_core::{Idv, Ports, Settings};
 use tokio::net::TcpListener;
@@ -24,7 +24,7 @@ use crate::http::{self, State};
 
 /// The stores named by the configuration, opened and migrated.
 pub struct Stores {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
 }
 
