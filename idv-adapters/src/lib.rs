@@ -3,12 +3,13 @@
 //!
 //! | feature  | module     | implements                                  |
 //! |----------|------------|---------------------------------------------|
-//! | `sqlite` | [`sqlite`] | users, verifications and jobs in SQLite     |
+//! | `sqlite` | [`sqlite`] | the whole store in SQLite (embedded default) |
+//! | `postgres` | [`postgres`] | the whole store in PostgreSQL (several instances) |
 //! | `fs`     | [`fs`]     | images as files in a folder                 |
 //! | `memory` | [`memory`] | everything in process memory (tests, demos) |
 //! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract)    |
 
-#[cfg(any(feature = "fs", feature = "memory"))]
+#[cfg(any(feature = "fs", feature = "memory", feature = "s3"))]
 mod blob_key;
 #[cfg(feature = "fs")]
 pub mod fs;
@@ -16,11 +17,15 @@ pub mod fs;
 pub mod memory;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 /// A fresh random token identifying one claim of a job.
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn claim_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];

@@ -198,7 +198,7 @@ impl Idv {
 }
 
 /// A result for a verification that could not be scored.
-pub(crate) fn unscored_result() -> VerificationResult {
+pub fn unscored_result() -> VerificationResult {
     use crate::domain::{CheckOutcome::NotRun, DocumentChecks, TimingsMs};
     VerificationResult {
         face_match_score: None,

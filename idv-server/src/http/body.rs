@@ -55,10 +55,10 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
 /// Parses a JSON body into `T`. Malformed JSON is 400; JSON of the wrong shape (unknown,
 /// duplicate, missing or mistyped fields) is 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, over the whole body, so that a field error never hides malformed JSON.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
-        // Well-formed JSON that is not an object is a shape error; anything else is malformed.
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "the body must be a JSON object")
             .with_field("body"));
     }

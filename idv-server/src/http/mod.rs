@@ -19,7 +19,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use idv_core::{Idv, Principal};
@@ -96,11 +98,36 @@ fn new_request_id() -> String {
 }
 
 async fn serve(state: &State, request: Request<Incoming>, peer: Option<SocketAddr>) -> Handled {
+    let declares_body = declares_body(&request);
+    let mut body_read = false;
+    let result = route_and_dispatch(state, request, peer, &mut body_read).await;
+    let mut response = result.unwrap_or_else(ApiError::into_response);
+    if declares_body && !body_read {
+        // The unread body is still on the wire: the connection cannot carry another request.
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+fn declares_body(request: &Request<Incoming>) -> bool {
+    let headers = request.headers();
+    let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    headers.contains_key(TRANSFER_ENCODING) || length.is_some_and(|n| n > 0)
+}
+
+async fn route_and_dispatch(
+    state: &State,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+    body_read: &mut bool,
+) -> Handled {
     let (route, params) = routes::resolve(request.method(), request.uri().path())?;
     let takes_body = matches!(*request.method(), Method::POST | Method::PUT);
     let (parts, incoming) = request.into_parts();
     let body = if takes_body {
-        body::read_json_body(&parts, incoming, state.max_body_bytes).await?
+        let body = body::read_json_body(&parts, incoming, state.max_body_bytes).await?;
+        *body_read = true;
+        body
     } else {
         Bytes::new()
     };
