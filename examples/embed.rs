@@ -20,15 +20,24 @@ use idv_core::verifications::Submission;
 use idv_core::{Idv, Ports, Settings};
 
 fn photo(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../photos").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../photos")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scorer = OnnxScorer::load(OnnxConfig::default())?;
-    let ports = Ports::from_store(Arc::new(MemoryStore::new()), Arc::new(MemoryBlobStore::new()), Arc::new(scorer));
-    let idv = Idv::new(ports, Settings::new(Secret::new("an-example-secret-of-at-least-32-bytes")))?;
+    let ports = Ports::from_store(
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryBlobStore::new()),
+        Arc::new(scorer),
+    );
+    let idv = Idv::new(
+        ports,
+        Settings::new(Secret::new("an-example-secret-of-at-least-32-bytes")),
+    )?;
 
     let admin = idv
         .create_admin(Registration {
@@ -37,7 +46,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             full_name: "Example Admin".into(),
         })
         .await?;
-    let token = idv.login("admin@example.com", "an example password", None).await?;
+    let token = idv
+        .login("admin@example.com", "an example password", None)
+        .await?;
     let caller = idv.authenticate(token.access_token.expose()).await?;
 
     let pairs = [
@@ -56,7 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let verification = idv.submit(&caller, submission).await?;
         while idv.process_next().await? {}
         let done = idv.get_verification(&caller, verification.id).await?;
-        let result = done.result.as_ref().expect("a processed verification has a result");
+        let result = done
+            .result
+            .as_ref()
+            .expect("a processed verification has a result");
         println!(
             "{document} vs {selfie}: {} (face_match_score {:?}, reasons {:?})",
             done.status.as_str(),

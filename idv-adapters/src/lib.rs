@@ -6,6 +6,7 @@
 //! | `sqlite` | [`sqlite`] | the whole store in SQLite (embedded default) |
 //! | `postgres` | [`postgres`] | the whole store in PostgreSQL (several instances) |
 //! | `fs`     | [`fs`]     | images as files in a folder                 |
+//! | `s3`     | [`s3`]     | images as objects in an S3 bucket           |
 //! | `memory` | [`memory`] | everything in process memory (tests, demos) |
 //! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract)    |
 

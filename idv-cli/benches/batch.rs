@@ -42,11 +42,33 @@ fn main() {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     // One warm-up pass so that first-use allocations do not count.
-    batch::run(&scorer, &Policy::default(), DocumentType::IdCard, &cases[..jobs.min(cases.len())], jobs, |_| {});
-    let summary = batch::run(&scorer, &Policy::default(), DocumentType::IdCard, &cases, jobs, |_| {});
+    batch::run(
+        &scorer,
+        &Policy::default(),
+        DocumentType::IdCard,
+        &cases[..jobs.min(cases.len())],
+        jobs,
+        |_| {},
+    );
+    let summary = batch::run(
+        &scorer,
+        &Policy::default(),
+        DocumentType::IdCard,
+        &cases,
+        jobs,
+        |_| {},
+    );
 
-    println!("idv batch: {} cases on {jobs} threads in {:.2} s", summary.cases, summary.elapsed.as_secs_f64());
-    println!("idv batch: {:.2} verifications/s ({} failed)", summary.per_second(), summary.failed);
+    println!(
+        "idv batch: {} cases on {jobs} threads in {:.2} s",
+        summary.cases,
+        summary.elapsed.as_secs_f64()
+    );
+    println!(
+        "idv batch: {:.2} verifications/s ({} failed)",
+        summary.per_second(),
+        summary.failed
+    );
     std::fs::remove_dir_all(&dir).expect("removing the batch folder");
     assert_eq!(summary.failed, 0, "every bench case must be processed");
 }

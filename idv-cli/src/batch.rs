@@ -33,7 +33,10 @@ pub fn find_cases(dir: &Path) -> std::io::Result<Vec<Case>> {
         let entry = entry?;
         if entry.file_type()?.is_dir() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            cases.push(Case { name, dir: entry.path() });
+            cases.push(Case {
+                name,
+                dir: entry.path(),
+            });
         }
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -45,14 +48,20 @@ fn find_file(dir: &Path, stems: &[&str]) -> std::io::Result<Option<PathBuf>> {
     let mut found: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         if path.is_file() && stems.contains(&stem.as_str()) {
             found.push(path);
         }
     }
     // Prefer the most specific name (the order of `stems`).
     found.sort_by_key(|p| {
-        let stem = p.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         stems.iter().position(|s| *s == stem)
     });
     Ok(found.into_iter().next())
@@ -65,13 +74,22 @@ pub fn case_files(case: &Case) -> Result<CaseFiles, String> {
     let selfie = find_file(&case.dir, &SELFIE_NAMES).map_err(io)?;
     let back = find_file(&case.dir, &BACK_NAMES).map_err(io)?;
     match (front, selfie) {
-        (Some(document_front), Some(selfie)) => Ok(CaseFiles { document_front, document_back: back, selfie }),
+        (Some(document_front), Some(selfie)) => Ok(CaseFiles {
+            document_front,
+            document_back: back,
+            selfie,
+        }),
         (None, _) => Err("no document front (document_front.*, front.* or document.*)".into()),
         (_, None) => Err("no selfie (selfie.*)".into()),
     }
 }
 
-fn run_case(scorer: &OnnxScorer, policy: &Policy, document_type: DocumentType, case: &Case) -> Report {
+fn run_case(
+    scorer: &OnnxScorer,
+    policy: &Policy,
+    document_type: DocumentType,
+    case: &Case,
+) -> Report {
     let mut report = match case_files(case) {
         Ok(files) => verify_files(scorer, policy, document_type, &files),
         Err(e) => Report::failed(document_type, e),
@@ -114,7 +132,10 @@ pub fn run(
             let next = &next;
             scope.spawn(move || {
                 while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if sender.send(run_case(scorer, policy, document_type, case)).is_err() {
+                    if sender
+                        .send(run_case(scorer, policy, document_type, case))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -126,5 +147,9 @@ pub fn run(
             on_report(report);
         }
     });
-    Summary { cases: cases.len(), failed, elapsed: started.elapsed() }
+    Summary {
+        cases: cases.len(),
+        failed,
+        elapsed: started.elapsed(),
+    }
 }

@@ -14,7 +14,11 @@ use idv_server::config::{ScoringConfig, StoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
-#[command(name = "idv", version, about = "Verify identity documents and selfies with idv")]
+#[command(
+    name = "idv",
+    version,
+    about = "Verify identity documents and selfies with idv"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,22 +78,50 @@ enum AdminCommand {
 }
 
 fn parse_document_type(text: &str) -> Result<DocumentType, String> {
-    DocumentType::parse(text)
-        .ok_or_else(|| "expected passport, id_card, driving_license or residence_permit".to_string())
+    DocumentType::parse(text).ok_or_else(|| {
+        "expected passport, id_card, driving_license or residence_permit".to_string()
+    })
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Verify { document_front, document_back, selfie, document_type, scoring } => {
-            let files = CaseFiles { document_front, document_back, selfie };
+        Command::Verify {
+            document_front,
+            document_back,
+            selfie,
+            document_type,
+            scoring,
+        } => {
+            let files = CaseFiles {
+                document_front,
+                document_back,
+                selfie,
+            };
             verify(&scoring, document_type, &files)
         }
-        Command::Batch { dir, out, jobs, document_type, scoring } => {
-            run_batch(&scoring, document_type, &dir, out, jobs)
-        }
-        Command::Admin { command: AdminCommand::Create { email, password, full_name, store } } => {
-            create_admin(&store, Registration { email, password, full_name })
-        }
+        Command::Batch {
+            dir,
+            out,
+            jobs,
+            document_type,
+            scoring,
+        } => run_batch(&scoring, document_type, &dir, out, jobs),
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    full_name,
+                    store,
+                },
+        } => create_admin(
+            &store,
+            Registration {
+                email,
+                password,
+                full_name,
+            },
+        ),
     }
 }
 
@@ -144,13 +176,20 @@ fn run_batch(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut write_error = None;
-    let summary = batch::run(&scorer, &scoring.policy(), document_type, &cases, jobs, |report| {
-        progress.inc(1);
-        let line = serde_json::to_string(&report).map_err(std::io::Error::from);
-        if let Err(e) = line.and_then(|line| writeln!(sink, "{line}")) {
-            write_error.get_or_insert(e);
-        }
-    });
+    let summary = batch::run(
+        &scorer,
+        &scoring.policy(),
+        document_type,
+        &cases,
+        jobs,
+        |report| {
+            progress.inc(1);
+            let line = serde_json::to_string(&report).map_err(std::io::Error::from);
+            if let Err(e) = line.and_then(|line| writeln!(sink, "{line}")) {
+                write_error.get_or_insert(e);
+            }
+        },
+    );
     progress.finish_and_clear();
     if let Err(e) = sink.flush() {
         write_error.get_or_insert(e);
@@ -173,7 +212,10 @@ fn run_batch(
 }
 
 fn create_admin(store: &StoreConfig, registration: Registration) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return fail(e),
     };

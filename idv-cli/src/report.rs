@@ -44,7 +44,12 @@ impl Report {
         self.error.is_some()
     }
 
-    fn decided(document_type: DocumentType, status: Status, result: VerificationResult, read_ms: f64) -> Self {
+    fn decided(
+        document_type: DocumentType,
+        status: Status,
+        result: VerificationResult,
+        read_ms: f64,
+    ) -> Self {
         Self {
             case: None,
             status: status.as_str(),
@@ -77,11 +82,18 @@ impl Report {
 }
 
 fn read(path: &Path) -> Result<Arc<[u8]>, String> {
-    std::fs::read(path).map(Arc::from).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    std::fs::read(path)
+        .map(Arc::from)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// Verifies one case on the calling thread (CPU-heavy: call from a worker thread).
-pub fn verify_files(scorer: &OnnxScorer, policy: &Policy, document_type: DocumentType, files: &CaseFiles) -> Report {
+pub fn verify_files(
+    scorer: &OnnxScorer,
+    policy: &Policy,
+    document_type: DocumentType,
+    files: &CaseFiles,
+) -> Report {
     let started = Instant::now();
     let input = (|| {
         Ok::<_, String>(ScoreInput {
@@ -102,12 +114,20 @@ pub fn verify_files(scorer: &OnnxScorer, policy: &Policy, document_type: Documen
         }
         Err(ScoreError::Image { field, rejection }) => {
             let path = match field {
-                "document_back_image" => files.document_back.as_deref().unwrap_or(&files.document_front),
+                "document_back_image" => files
+                    .document_back
+                    .as_deref()
+                    .unwrap_or(&files.document_front),
                 "selfie_image" => &files.selfie,
                 _ => &files.document_front,
             };
-            Report::failed(document_type, format!("{}: {rejection} ({})", path.display(), rejection.code()))
+            Report::failed(
+                document_type,
+                format!("{}: {rejection} ({})", path.display(), rejection.code()),
+            )
         }
-        Err(ScoreError::Internal(e)) => Report::failed(document_type, format!("scoring failed: {e}")),
+        Err(ScoreError::Internal(e)) => {
+            Report::failed(document_type, format!("scoring failed: {e}"))
+        }
     }
 }

@@ -4,10 +4,10 @@ use std::net::IpAddr;
 
 use crate::api_keys::Permission;
 use crate::auth::{self, IssuedToken};
-use crate::logs::{Event, Level};
 use crate::domain::{NewUser, Page, PageRequest, Role, User, UserChanges, UserId};
 use crate::error::{Error, Result};
 use crate::idv::{blocking, Idv, Principal};
+use crate::logs::{Event, Level};
 use crate::ports::{email_key, UserStore};
 
 /// A new account's details as a client sends them.
@@ -61,7 +61,11 @@ fn validate_email(email: &str) -> Result<String> {
 fn validate_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::invalid("full_name", "required", "full_name must not be blank"));
+        return Err(Error::invalid(
+            "full_name",
+            "required",
+            "full_name must not be blank",
+        ));
     }
     if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -103,7 +107,13 @@ impl Idv {
     /// Creates the administrator unless an account with this e-mail exists; returns whether it
     /// created one.
     pub async fn ensure_admin(&self, registration: Registration) -> Result<bool> {
-        if self.ports.users.find_user_by_email(&email_key(&registration.email)).await?.is_some() {
+        if self
+            .ports
+            .users
+            .find_user_by_email(&email_key(&registration.email))
+            .await?
+            .is_some()
+        {
             return Ok(false);
         }
         match self.create_admin(registration).await {
@@ -117,21 +127,35 @@ impl Idv {
     async fn create_account(&self, registration: Registration, role: Role) -> Result<User> {
         let user = create_account(self.ports.users.as_ref(), registration, role).await?;
         let message = format!("user {} registered with role {}", user.id, role.as_str());
-        self.record(Level::Info, Event::UserRegistered, message, user.id).await;
+        self.record(Level::Info, Event::UserRegistered, message, user.id)
+            .await;
         Ok(user)
     }
 
     /// Checks e-mail and password and issues an access token. `Unauthorized` for an unknown
     /// address or a wrong password alike; `RateLimited` after repeated failures for the account
     /// or from `client`.
-    pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<IssuedToken> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<IssuedToken> {
         let key = email_key(email);
         if let Some(retry_after) = self.throttle.check(&key, client) {
-            self.record(Level::Warn, Event::LoginThrottled, "login refused: too many failures".into(), None).await;
+            self.record(
+                Level::Warn,
+                Event::LoginThrottled,
+                "login refused: too many failures".into(),
+                None,
+            )
+            .await;
             return Err(Error::RateLimited { retry_after });
         }
         let user = self.ports.users.find_user_by_email(&key).await?;
-        let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+        let hash = user
+            .as_ref()
+            .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
         let password = password.to_string();
         let matches = blocking(move || auth::verify_password(&password, &hash)).await?;
         match user {
@@ -146,7 +170,8 @@ impl Idv {
                     Some(id) => format!("login failed for user {id}: wrong password"),
                     None => "login failed: unknown account".to_string(),
                 };
-                self.record(Level::Warn, Event::LoginFailed, message, user_id).await;
+                self.record(Level::Warn, Event::LoginFailed, message, user_id)
+                    .await;
                 Err(Error::Unauthorized)
             }
         }
@@ -189,7 +214,11 @@ impl Idv {
             validate_password(password)?;
         }
         if let Some(email) = &email {
-            let owner = self.ports.users.find_user_by_email(&email_key(email)).await?;
+            let owner = self
+                .ports
+                .users
+                .find_user_by_email(&email_key(email))
+                .await?;
             if owner.is_some_and(|owner| owner.id != id) {
                 return Err(email_taken());
             }
@@ -198,7 +227,11 @@ impl Idv {
             Some(password) => Some(hash(password).await?),
             None => None,
         };
-        let changes = UserChanges { email, full_name, password_hash };
+        let changes = UserChanges {
+            email,
+            full_name,
+            password_hash,
+        };
         self.ports.users.update_user(id, changes).await
     }
 
@@ -210,29 +243,56 @@ impl Idv {
         for prefix in prefixes {
             self.remove_images(&prefix).await;
         }
-        self.record(Level::Info, Event::UserDeleted, format!("user {id} deleted"), id).await;
+        self.record(
+            Level::Info,
+            Event::UserDeleted,
+            format!("user {id} deleted"),
+            id,
+        )
+        .await;
         Ok(())
     }
 }
 
 /// Validates and stores a new account with `role`. Used by [`Idv`] and by administration tools
 /// that work on a store directly (such as `idv admin create`).
-pub async fn create_account(users: &dyn UserStore, registration: Registration, role: Role) -> Result<User> {
+pub async fn create_account(
+    users: &dyn UserStore,
+    registration: Registration,
+    role: Role,
+) -> Result<User> {
     let email = validate_email(&registration.email)?;
     let full_name = validate_name(&registration.full_name)?;
     validate_password(&registration.password)?;
-    if users.find_user_by_email(&email_key(&email)).await?.is_some() {
+    if users
+        .find_user_by_email(&email_key(&email))
+        .await?
+        .is_some()
+    {
         return Err(email_taken());
     }
     let password_hash = hash(registration.password).await?;
-    let user = NewUser { email, full_name, role, password_hash };
+    let user = NewUser {
+        email,
+        full_name,
+        role,
+        password_hash,
+    };
     let created = users.create_user(user).await?;
-    tracing::info!(user_id = created.id, role = role.as_str(), "user registered");
+    tracing::info!(
+        user_id = created.id,
+        role = role.as_str(),
+        "user registered"
+    );
     Ok(created)
 }
 
 fn email_taken() -> Error {
-    Error::conflict("email", "email_taken", "a user with this email already exists")
+    Error::conflict(
+        "email",
+        "email_taken",
+        "a user with this email already exists",
+    )
 }
 
 #[cfg(test)]
@@ -246,7 +306,10 @@ mod tests {
 
     #[test]
     fn trims_emails_and_keeps_tags() {
-        assert_eq!(validate_email("  a+tag@example.com ").unwrap(), "a+tag@example.com");
+        assert_eq!(
+            validate_email("  a+tag@example.com ").unwrap(),
+            "a+tag@example.com"
+        );
         assert!(validate_email("no-at-sign").is_err());
         assert!(validate_email("a@localhost").is_err());
         assert!(validate_email("a b@example.com").is_err());

@@ -37,7 +37,9 @@ impl Permission {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Permission::Read, Permission::Write, Permission::Admin].into_iter().find(|p| p.as_str() == text)
+        [Permission::Read, Permission::Write, Permission::Admin]
+            .into_iter()
+            .find(|p| p.as_str() == text)
     }
 }
 
@@ -131,7 +133,8 @@ pub fn hash_key(key: &str) -> String {
 pub fn prefix_of(key: &str) -> Option<&str> {
     let rest = key.strip_prefix(KEY_PREFIX)?;
     let (visible, secret) = rest.split_once('_')?;
-    let ok = visible.len() == 8 && secret.len() == 43 && visible.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        visible.len() == 8 && secret.len() == 43 && visible.bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| &key[..KEY_PREFIX.len() + visible.len()])
 }
 
@@ -141,15 +144,24 @@ fn generate_key() -> (String, String) {
     rand::thread_rng().fill_bytes(&mut visible);
     rand::thread_rng().fill_bytes(&mut secret);
     use base64::Engine;
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret).replace(['-', '_'], "x");
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(secret)
+        .replace(['-', '_'], "x");
     let prefix = format!("{KEY_PREFIX}{}", hex::encode(visible));
     (format!("{prefix}_{secret}"), prefix)
 }
 
 fn validate_name(name: &str) -> Result<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::invalid("name", "invalid_name", "name must be 1 to 100 characters"));
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(Error::invalid(
+            "name",
+            "invalid_name",
+            "name must be 1 to 100 characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -157,7 +169,11 @@ fn validate_name(name: &str) -> Result<String> {
 /// Parses permission names: non-empty, known, no duplicates; the result is sorted.
 fn parse_permissions(names: &[String]) -> Result<Vec<Permission>> {
     if names.is_empty() {
-        return Err(Error::invalid("permissions", "required", "give at least one permission"));
+        return Err(Error::invalid(
+            "permissions",
+            "required",
+            "give at least one permission",
+        ));
     }
     let mut permissions = Vec::new();
     for name in names {
@@ -177,22 +193,37 @@ fn parse_permissions(names: &[String]) -> Result<Vec<Permission>> {
 }
 
 fn check_grant(caller: &Principal, permissions: &[Permission]) -> Result<()> {
-    if caller.permissions.covers(Permissions::from_list(permissions)) {
+    if caller
+        .permissions
+        .covers(Permissions::from_list(permissions))
+    {
         Ok(())
     } else {
-        Err(Error::invalid("permissions", "exceeds_caller", "a key cannot have permissions its creator lacks"))
+        Err(Error::invalid(
+            "permissions",
+            "exceeds_caller",
+            "a key cannot have permissions its creator lacks",
+        ))
     }
 }
 
 impl Idv {
     /// Creates a key. Admins only, and never with more than the caller holds.
-    pub async fn create_api_key(&self, caller: &Principal, request: KeyRequest) -> Result<CreatedKey> {
+    pub async fn create_api_key(
+        &self,
+        caller: &Principal,
+        request: KeyRequest,
+    ) -> Result<CreatedKey> {
         caller.require_admin_permission()?;
         let name = validate_name(request.name.as_deref().unwrap_or_default())?;
         let permissions = parse_permissions(request.permissions.as_deref().unwrap_or_default())?;
         check_grant(caller, &permissions)?;
         if request.expires_at.is_some_and(|at| at <= now()) {
-            return Err(Error::invalid("expires_at", "in_the_past", "expires_at must be in the future"));
+            return Err(Error::invalid(
+                "expires_at",
+                "in_the_past",
+                "expires_at must be in the future",
+            ));
         }
         let (key, prefix) = generate_key();
         let new = NewApiKey {
@@ -204,11 +235,24 @@ impl Idv {
             expires_at: request.expires_at,
         };
         let record = self.ports.api_keys.create_api_key(new).await?;
-        self.record(Level::Info, Event::KeyCreated, format!("API key {} created", record.id), caller.user_id).await;
-        Ok(CreatedKey { key: Secret::new(key), record })
+        self.record(
+            Level::Info,
+            Event::KeyCreated,
+            format!("API key {} created", record.id),
+            caller.user_id,
+        )
+        .await;
+        Ok(CreatedKey {
+            key: Secret::new(key),
+            record,
+        })
     }
 
-    pub async fn list_api_keys(&self, caller: &Principal, page: PageRequest) -> Result<Page<ApiKey>> {
+    pub async fn list_api_keys(
+        &self,
+        caller: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>> {
         caller.require_admin_permission()?;
         self.ports.api_keys.list_api_keys(page).await
     }
@@ -218,21 +262,39 @@ impl Idv {
         self.ports.api_keys.get_api_key(id).await
     }
 
-    pub async fn update_api_key(&self, caller: &Principal, id: i64, request: KeyRequest) -> Result<ApiKey> {
+    pub async fn update_api_key(
+        &self,
+        caller: &Principal,
+        id: i64,
+        request: KeyRequest,
+    ) -> Result<ApiKey> {
         caller.require_admin_permission()?;
         let name = request.name.as_deref().map(validate_name).transpose()?;
-        let permissions = request.permissions.as_deref().map(parse_permissions).transpose()?;
+        let permissions = request
+            .permissions
+            .as_deref()
+            .map(parse_permissions)
+            .transpose()?;
         if let Some(permissions) = &permissions {
             check_grant(caller, permissions)?;
         }
-        self.ports.api_keys.update_api_key(id, ApiKeyChanges { name, permissions }).await
+        self.ports
+            .api_keys
+            .update_api_key(id, ApiKeyChanges { name, permissions })
+            .await
     }
 
     /// Revokes (deletes) a key; it stops working at once.
     pub async fn revoke_api_key(&self, caller: &Principal, id: i64) -> Result<()> {
         caller.require_admin_permission()?;
         self.ports.api_keys.delete_api_key(id).await?;
-        self.record(Level::Info, Event::KeyRevoked, format!("API key {id} revoked"), caller.user_id).await;
+        self.record(
+            Level::Info,
+            Event::KeyRevoked,
+            format!("API key {id} revoked"),
+            caller.user_id,
+        )
+        .await;
         Ok(())
     }
 
@@ -288,7 +350,10 @@ mod tests {
         assert!(admin.allows(Permission::Read) && admin.allows(Permission::Write));
         let read = Permissions::from_list(&[Permission::Read]);
         assert!(!read.allows(Permission::Write));
-        assert!(!read.covers(Permissions::from_list(&[Permission::Read, Permission::Write])));
+        assert!(!read.covers(Permissions::from_list(&[
+            Permission::Read,
+            Permission::Write
+        ])));
         assert!(Permissions::ALL.covers(admin));
     }
 

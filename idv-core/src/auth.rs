@@ -58,7 +58,9 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    argon2().verify_password(normalise(password).as_bytes(), &parsed).is_ok()
+    argon2()
+        .verify_password(normalise(password).as_bytes(), &parsed)
+        .is_ok()
 }
 
 /// Claims carried by an access token.
@@ -89,7 +91,9 @@ pub struct TokenAuthority {
 
 impl std::fmt::Debug for TokenAuthority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenAuthority").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("TokenAuthority")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -113,7 +117,10 @@ impl TokenAuthority {
             return Err(Error::invalid(
                 "IDV_JWT_SECRET",
                 "secret_too_short",
-                format!("the JWT secret must be at least {} bytes", Self::MIN_SECRET_LEN),
+                format!(
+                    "the JWT secret must be at least {} bytes",
+                    Self::MIN_SECRET_LEN
+                ),
             ));
         }
         Ok(Self {
@@ -127,10 +134,22 @@ impl TokenAuthority {
     pub fn issue(&self, user_id: UserId, role: Role) -> Result<IssuedToken> {
         let now = chrono::Utc::now().timestamp();
         let ttl = self.ttl.as_secs();
-        let claims = Claims { sub: user_id.to_string(), role, iat: now, exp: now + ttl as i64 };
-        let token = jsonwebtoken::encode(&Header::new(jsonwebtoken::Algorithm::HS256), &claims, &self.encoding)
-            .map_err(Error::internal)?;
-        Ok(IssuedToken { access_token: Secret::new(token), expires_in: ttl })
+        let claims = Claims {
+            sub: user_id.to_string(),
+            role,
+            iat: now,
+            exp: now + ttl as i64,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )
+        .map_err(Error::internal)?;
+        Ok(IssuedToken {
+            access_token: Secret::new(token),
+            expires_in: ttl,
+        })
     }
 
     /// Checks a token and returns its subject; `Unauthorized` for anything not valid.
@@ -141,7 +160,11 @@ impl TokenAuthority {
         validation.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| Error::Unauthorized)?;
-        let user_id = data.claims.sub.parse::<UserId>().map_err(|_| Error::Unauthorized)?;
+        let user_id = data
+            .claims
+            .sub
+            .parse::<UserId>()
+            .map_err(|_| Error::Unauthorized)?;
         Ok(TokenSubject { user_id })
     }
 }
@@ -151,8 +174,11 @@ mod tests {
     use super::*;
 
     fn authority() -> TokenAuthority {
-        TokenAuthority::new(&Secret::new("0123456789abcdef0123456789abcdef"), Duration::from_secs(60))
-            .unwrap()
+        TokenAuthority::new(
+            &Secret::new("0123456789abcdef0123456789abcdef"),
+            Duration::from_secs(60),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -164,10 +190,16 @@ mod tests {
 
     #[test]
     fn rejects_token_signed_with_another_secret() {
-        let other = TokenAuthority::new(&Secret::new("another-secret-another-secret-xx"), Duration::from_secs(60))
-            .unwrap();
+        let other = TokenAuthority::new(
+            &Secret::new("another-secret-another-secret-xx"),
+            Duration::from_secs(60),
+        )
+        .unwrap();
         let token = other.issue(7, Role::Admin).unwrap();
-        assert_eq!(authority().verify(token.access_token.expose()), Err(Error::Unauthorized));
+        assert_eq!(
+            authority().verify(token.access_token.expose()),
+            Err(Error::Unauthorized)
+        );
     }
 
     #[test]
@@ -181,7 +213,12 @@ mod tests {
     #[test]
     fn rejects_expired_token() {
         let auth = authority();
-        let claims = Claims { sub: "1".into(), role: Role::User, iat: 0, exp: 1000 };
+        let claims = Claims {
+            sub: "1".into(),
+            role: Role::User,
+            iat: 0,
+            exp: 1000,
+        };
         let token = jsonwebtoken::encode(&Header::default(), &claims, &auth.encoding).unwrap();
         assert_eq!(auth.verify(&token), Err(Error::Unauthorized));
     }

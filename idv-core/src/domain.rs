@@ -53,7 +53,10 @@ pub struct User {
 impl std::fmt::Debug for User {
     // Names, addresses and hashes are personal data: only the id and role are shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User").field("id", &self.id).field("role", &self.role).finish()
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .finish()
     }
 }
 
@@ -122,8 +125,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] =
-        [Status::Pending, Status::Processing, Status::Approved, Status::Rejected, Status::Review];
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Processing,
+        Status::Approved,
+        Status::Rejected,
+        Status::Review,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -276,7 +284,10 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { page: 1, per_page: Self::DEFAULT_PER_PAGE }
+        Self {
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+        }
     }
 }
 
@@ -295,7 +306,11 @@ impl<T> Page<T> {
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total, request: self.request }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            request: self.request,
+        }
     }
 }
 

@@ -13,10 +13,18 @@ pub enum Error {
     NotFound { what: &'static str },
     /// The request conflicts with stored state, such as an e-mail address already in use.
     #[error("{field}: {message}")]
-    Conflict { field: Cow<'static, str>, code: &'static str, message: Cow<'static, str> },
+    Conflict {
+        field: Cow<'static, str>,
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     /// The request is well-formed but a value in it is not acceptable.
     #[error("{field}: {message}")]
-    Invalid { field: Cow<'static, str>, code: &'static str, message: Cow<'static, str> },
+    Invalid {
+        field: Cow<'static, str>,
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     /// No valid credential.
     #[error("authentication required")]
     Unauthorized,
@@ -41,7 +49,11 @@ impl Error {
         code: &'static str,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::Invalid { field: field.into(), code, message: message.into() }
+        Self::Invalid {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 
     /// An [`Error::Conflict`] for `field` with a stable `code`.
@@ -50,7 +62,11 @@ impl Error {
         code: &'static str,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::Conflict { field: field.into(), code, message: message.into() }
+        Self::Conflict {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 
     /// An [`Error::Internal`] carrying `cause` for the logs.

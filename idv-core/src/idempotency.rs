@@ -63,15 +63,31 @@ pub fn cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Idv {
     /// Starts a request with a key, within `scope` (the caller's identity).
-    pub async fn begin_idempotent(&self, scope: &str, key: &str, fingerprint: &str) -> Result<Begin> {
+    pub async fn begin_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Begin> {
         validate_key(key)?;
         let now = crate::domain::now();
-        self.ports.idempotency.begin_request(scope, key, fingerprint, now, cutoff(now)).await
+        self.ports
+            .idempotency
+            .begin_request(scope, key, fingerprint, now, cutoff(now))
+            .await
     }
 
     /// Keeps the response for replay.
-    pub async fn finish_idempotent(&self, scope: &str, key: &str, response: StoredResponse) -> Result<()> {
-        self.ports.idempotency.finish_request(scope, key, &response).await
+    pub async fn finish_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        response: StoredResponse,
+    ) -> Result<()> {
+        self.ports
+            .idempotency
+            .finish_request(scope, key, &response)
+            .await
     }
 
     /// Forgets a key whose request failed in a way a retry may fix (5xx, 429).
@@ -81,6 +97,9 @@ impl Idv {
 
     /// Removes expired records; returns how many.
     pub async fn purge_idempotency(&self) -> Result<u64> {
-        self.ports.idempotency.purge_requests(cutoff(crate::domain::now())).await
+        self.ports
+            .idempotency
+            .purge_requests(cutoff(crate::domain::now()))
+            .await
     }
 }

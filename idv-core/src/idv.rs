@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::api_keys::{Permission, Permissions};
 use crate::auth::{Secret, TokenAuthority};
 use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::api_keys::{Permission, Permissions};
 use crate::ports::{
     ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, Store, UserStore,
     VerificationStore,
 };
-use crate::throttle::{LoginThrottle, ThrottleSettings};
 use crate::scoring::Scorer;
+use crate::throttle::{LoginThrottle, ThrottleSettings};
 
 /// The adapters idv runs on.
 #[derive(Clone)]
@@ -32,7 +32,11 @@ pub struct Ports {
 
 impl Ports {
     /// Ports from one store object that plays every storage role.
-    pub fn from_store(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, scorer: Arc<dyn Scorer>) -> Self {
+    pub fn from_store(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        scorer: Arc<dyn Scorer>,
+    ) -> Self {
         Self {
             users: store.clone(),
             verifications: store.clone(),
@@ -90,7 +94,12 @@ pub struct Principal {
 impl Principal {
     /// A caller who logged in with a password: the role alone decides.
     pub fn user(user_id: UserId, role: Role) -> Self {
-        Self { user_id, role, permissions: Permissions::ALL, api_key_id: None }
+        Self {
+            user_id,
+            role,
+            permissions: Permissions::ALL,
+            api_key_id: None,
+        }
     }
 
     /// `Forbidden` unless the credential allows `permission`.
@@ -149,7 +158,13 @@ impl Idv {
             .map_err(|why| Error::invalid("policy", "invalid_setting", why))?;
         let tokens = TokenAuthority::new(&settings.jwt_secret, settings.token_ttl)?;
         let throttle = LoginThrottle::new(settings.login_throttle);
-        Ok(Self { ports, tokens, settings, work: Notify::new(), throttle })
+        Ok(Self {
+            ports,
+            tokens,
+            settings,
+            work: Notify::new(),
+            throttle,
+        })
     }
 
     pub fn policy(&self) -> &Policy {
@@ -172,5 +187,7 @@ where
     T: Send + 'static,
 {
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f)).await.map_err(Error::internal)
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+        .await
+        .map_err(Error::internal)
 }

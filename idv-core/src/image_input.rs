@@ -53,12 +53,19 @@ impl ImageFormat {
 /// the bytes) and `required` for an empty value.
 pub fn decode_image_field(field: &'static str, text: &str) -> Result<Vec<u8>> {
     let (declared, payload) = split_data_url(field, text.trim())?;
-    let compact: Vec<u8> = payload.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = payload
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if compact.is_empty() {
         return Err(Error::invalid(field, "required", "the image is empty"));
     }
     let bytes = LENIENT_STANDARD.decode(&compact).map_err(|_| {
-        Error::invalid(field, "invalid_base64", "the image is not valid standard base64")
+        Error::invalid(
+            field,
+            "invalid_base64",
+            "the image is not valid standard base64",
+        )
     })?;
     let Some(actual) = ImageFormat::sniff(&bytes) else {
         return Err(Error::invalid(
@@ -78,17 +85,28 @@ pub fn decode_image_field(field: &'static str, text: &str) -> Result<Vec<u8>> {
 }
 
 /// Splits an optional `data:<type>;base64,` prefix from the payload.
-fn split_data_url<'a>(field: &'static str, text: &'a str) -> Result<(Option<ImageFormat>, &'a str)> {
+fn split_data_url<'a>(
+    field: &'static str,
+    text: &'a str,
+) -> Result<(Option<ImageFormat>, &'a str)> {
     let Some(rest) = strip_prefix_ignore_case(text, "data:") else {
         return Ok((None, text));
     };
     let Some((header, payload)) = rest.split_once(',') else {
-        return Err(Error::invalid(field, "invalid_base64", "the data URL has no ',' before its data"));
+        return Err(Error::invalid(
+            field,
+            "invalid_base64",
+            "the data URL has no ',' before its data",
+        ));
     };
     let mut parts = header.split(';');
     let media_type = parts.next().unwrap_or_default().trim();
     if !parts.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
-        return Err(Error::invalid(field, "invalid_base64", "the data URL must be base64-encoded"));
+        return Err(Error::invalid(
+            field,
+            "invalid_base64",
+            "the data URL must be base64-encoded",
+        ));
     }
     match ImageFormat::from_media_type(media_type) {
         Some(format) => Ok((Some(format), payload)),
@@ -102,7 +120,8 @@ fn split_data_url<'a>(field: &'static str, text: &'a str) -> Result<(Option<Imag
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -125,8 +144,14 @@ mod tests {
     fn accepts_padded_and_unpadded_base64() {
         let padded = LENIENT_STANDARD.encode(PNG_MAGIC);
         let unpadded = padded.trim_end_matches('=').to_string();
-        assert_eq!(decode_image_field("selfie_image", &padded).unwrap(), PNG_MAGIC);
-        assert_eq!(decode_image_field("selfie_image", &unpadded).unwrap(), PNG_MAGIC);
+        assert_eq!(
+            decode_image_field("selfie_image", &padded).unwrap(),
+            PNG_MAGIC
+        );
+        assert_eq!(
+            decode_image_field("selfie_image", &unpadded).unwrap(),
+            PNG_MAGIC
+        );
     }
 
     #[test]
@@ -139,26 +164,50 @@ mod tests {
 
     #[test]
     fn rejects_url_safe_alphabet_and_junk() {
-        assert_eq!(code_of(decode_image_field("selfie_image", "iVBO*w0K")), "invalid_base64");
-        assert_eq!(code_of(decode_image_field("selfie_image", "iVBO_w0K")), "invalid_base64");
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", "iVBO*w0K")),
+            "invalid_base64"
+        );
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", "iVBO_w0K")),
+            "invalid_base64"
+        );
     }
 
     #[test]
     fn rejects_declared_type_that_differs_from_content() {
-        let url = format!("data:image/jpeg;base64,{}", LENIENT_STANDARD.encode(PNG_MAGIC));
-        assert_eq!(code_of(decode_image_field("selfie_image", &url)), "mime_mismatch");
+        let url = format!(
+            "data:image/jpeg;base64,{}",
+            LENIENT_STANDARD.encode(PNG_MAGIC)
+        );
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", &url)),
+            "mime_mismatch"
+        );
     }
 
     #[test]
     fn rejects_non_image_data_url_and_non_image_bytes() {
-        let html = format!("data:text/html;base64,{}", LENIENT_STANDARD.encode(b"<p>hi</p>"));
-        assert_eq!(code_of(decode_image_field("selfie_image", &html)), "unsupported_image_type");
+        let html = format!(
+            "data:text/html;base64,{}",
+            LENIENT_STANDARD.encode(b"<p>hi</p>")
+        );
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", &html)),
+            "unsupported_image_type"
+        );
         let text = LENIENT_STANDARD.encode(b"plain text, not an image");
-        assert_eq!(code_of(decode_image_field("selfie_image", &text)), "unsupported_image_type");
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", &text)),
+            "unsupported_image_type"
+        );
     }
 
     #[test]
     fn rejects_empty_value() {
-        assert_eq!(code_of(decode_image_field("selfie_image", "  \n")), "required");
+        assert_eq!(
+            code_of(decode_image_field("selfie_image", "  \n")),
+            "required"
+        );
     }
 }

@@ -29,7 +29,9 @@ impl Level {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Level::Info, Level::Warn, Level::Error].into_iter().find(|l| l.as_str() == text)
+        [Level::Info, Level::Warn, Level::Error]
+            .into_iter()
+            .find(|l| l.as_str() == text)
     }
 }
 
@@ -133,7 +135,11 @@ pub fn parse_range_bound(text: &str, end: RangeEnd) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         let t = t.with_timezone(&Utc);
         // An instant `to` includes that instant.
-        return Some(if end == RangeEnd::To { t + Duration::microseconds(1) } else { t });
+        return Some(if end == RangeEnd::To {
+            t + Duration::microseconds(1)
+        } else {
+            t
+        });
     }
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
     let day = match end {
@@ -146,8 +152,20 @@ pub fn parse_range_bound(text: &str, end: RangeEnd) -> Option<DateTime<Utc>> {
 impl Idv {
     /// Writes an entry. A failure is logged and otherwise ignored: the action it records has
     /// already happened.
-    pub(crate) async fn record(&self, level: Level, event: Event, message: String, user_id: impl Into<Option<UserId>>) {
-        let entry = NewLogEntry { timestamp: now(), level, event, message, user_id: user_id.into() };
+    pub(crate) async fn record(
+        &self,
+        level: Level,
+        event: Event,
+        message: String,
+        user_id: impl Into<Option<UserId>>,
+    ) {
+        let entry = NewLogEntry {
+            timestamp: now(),
+            level,
+            event,
+            message,
+            user_id: user_id.into(),
+        };
         if let Err(e) = self.ports.logs.append_log(entry).await {
             tracing::error!(error = %e, event = event.as_str(), "could not write the system log");
         }
@@ -155,15 +173,30 @@ impl Idv {
 
     /// Records that a server instance started.
     pub async fn record_start(&self) {
-        self.record(Level::Info, Event::ServerStarted, "server started".into(), None).await;
+        self.record(
+            Level::Info,
+            Event::ServerStarted,
+            "server started".into(),
+            None,
+        )
+        .await;
     }
 
     /// Entries in the filter, for administrators.
-    pub async fn list_logs(&self, caller: &Principal, filter: LogFilter, page: PageRequest) -> Result<Page<LogEntry>> {
+    pub async fn list_logs(
+        &self,
+        caller: &Principal,
+        filter: LogFilter,
+        page: PageRequest,
+    ) -> Result<Page<LogEntry>> {
         caller.require_admin_permission()?;
         if let (Some(from), Some(to)) = (filter.from, filter.to) {
             if to < from {
-                return Err(Error::invalid("to", "invalid_range", "to must not be before from"));
+                return Err(Error::invalid(
+                    "to",
+                    "invalid_range",
+                    "to must not be before from",
+                ));
             }
         }
         self.ports.logs.list_logs(filter, page).await
@@ -172,7 +205,9 @@ impl Idv {
     /// Removes entries older than the retention period; returns how many.
     pub async fn purge_logs(&self, retention: std::time::Duration) -> Result<u64> {
         let age = Duration::from_std(retention).unwrap_or(Duration::MAX);
-        let cutoff = Utc::now().checked_sub_signed(age).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let cutoff = Utc::now()
+            .checked_sub_signed(age)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         self.ports.logs.purge_logs(cutoff).await
     }
 }

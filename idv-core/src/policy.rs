@@ -15,9 +15,7 @@
 //! So 0.5 is the published threshold and 1 means "at least as similar as a typical genuine
 //! pair". The score is monotonic in `c`; it is not a calibrated probability.
 
-use crate::domain::{
-    CheckOutcome, DocumentChecks, Reason, Status, TimingsMs, VerificationResult,
-};
+use crate::domain::{CheckOutcome, DocumentChecks, Reason, Status, TimingsMs, VerificationResult};
 use crate::scoring::{Evidence, FaceBox, StepTimings};
 
 /// SFace's published cosine threshold for "same person".
@@ -154,24 +152,40 @@ impl Policy {
         let Some(largest) = faces.iter().map(FaceBox::area).reduce(f32::max) else {
             return 0;
         };
-        faces.iter().filter(|f| f.area() >= largest * self.second_face_area_ratio).count()
+        faces
+            .iter()
+            .filter(|f| f.area() >= largest * self.second_face_area_ratio)
+            .count()
     }
 
     fn document_checks(&self, evidence: &Evidence) -> DocumentChecks {
         let size = evidence.document_size;
-        let outcome = |passed: bool| if passed { CheckOutcome::Passed } else { CheckOutcome::Failed };
+        let outcome = |passed: bool| {
+            if passed {
+                CheckOutcome::Passed
+            } else {
+                CheckOutcome::Failed
+            }
+        };
         DocumentChecks {
             decodes: CheckOutcome::Passed,
             large_enough: outcome(size.width.min(size.height) >= self.min_document_side),
             portrait_found: outcome(!evidence.document_faces.is_empty()),
-            back_decodes: evidence.document_back_decoded.map_or(CheckOutcome::NotRun, outcome),
+            back_decodes: evidence
+                .document_back_decoded
+                .map_or(CheckOutcome::NotRun, outcome),
         }
     }
 }
 
 /// A document is valid when no check failed and the portrait was found.
 fn is_valid(checks: &DocumentChecks) -> bool {
-    let all = [checks.decodes, checks.large_enough, checks.portrait_found, checks.back_decodes];
+    let all = [
+        checks.decodes,
+        checks.large_enough,
+        checks.portrait_found,
+        checks.back_decodes,
+    ];
     checks.portrait_found == CheckOutcome::Passed && !all.contains(&CheckOutcome::Failed)
 }
 
@@ -194,12 +208,21 @@ mod tests {
     use crate::scoring::ImageInfo;
 
     fn face(size: f32) -> FaceBox {
-        FaceBox { x: 0.0, y: 0.0, width: size, height: size, confidence: 0.9 }
+        FaceBox {
+            x: 0.0,
+            y: 0.0,
+            width: size,
+            height: size,
+            confidence: 0.9,
+        }
     }
 
     fn evidence(similarity: Option<f32>, selfie_faces: Vec<FaceBox>) -> Evidence {
         Evidence {
-            document_size: ImageInfo { width: 800, height: 500 },
+            document_size: ImageInfo {
+                width: 800,
+                height: 500,
+            },
             document_faces: vec![face(120.0)],
             document_back_decoded: None,
             selfie_faces,
@@ -214,7 +237,9 @@ mod tests {
         assert!((match_score(SFACE_COSINE_THRESHOLD) - 0.5).abs() < 1e-12);
         assert_eq!(match_score(-0.4), 0.0);
         assert_eq!(match_score(0.9), 1.0);
-        let samples: Vec<f64> = (-10..=10).map(|i| match_score(f64::from(i) / 10.0)).collect();
+        let samples: Vec<f64> = (-10..=10)
+            .map(|i| match_score(f64::from(i) / 10.0))
+            .collect();
         assert!(samples.windows(2).all(|w| w[0] <= w[1]));
     }
 
@@ -261,7 +286,10 @@ mod tests {
 
     #[test]
     fn required_liveness_that_was_not_assessed_goes_to_review() {
-        let policy = Policy { require_liveness: true, ..Policy::default() };
+        let policy = Policy {
+            require_liveness: true,
+            ..Policy::default()
+        };
         let (status, result) = policy.decide(&evidence(Some(0.7), vec![face(200.0)]));
         assert_eq!(status, Status::Review);
         assert_eq!(result.reasons, vec![Reason::LivenessNotAssessed]);

@@ -8,11 +8,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::api_keys::{ApiKey, ApiKeyChanges, NewApiKey};
 use crate::domain::{
     NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
     VerificationFilter, VerificationId, VerificationResult,
 };
-use crate::api_keys::{ApiKey, ApiKeyChanges, NewApiKey};
 use crate::error::Result;
 use crate::idempotency::{Begin, StoredResponse};
 use crate::logs::{LogEntry, LogFilter, NewLogEntry};
@@ -189,7 +189,8 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> Result<Begin>;
 
     /// Stores the response of a reserved request.
-    async fn finish_request(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()>;
+    async fn finish_request(&self, scope: &str, key: &str, response: &StoredResponse)
+        -> Result<()>;
 
     /// Drops a reservation so that the request may be retried.
     async fn abandon_request(&self, scope: &str, key: &str) -> Result<()>;

@@ -60,7 +60,10 @@ impl std::fmt::Debug for ScoreInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScoreInput")
             .field("document_front_bytes", &self.document_front.len())
-            .field("document_back_bytes", &self.document_back.as_ref().map(|b| b.len()))
+            .field(
+                "document_back_bytes",
+                &self.document_back.as_ref().map(|b| b.len()),
+            )
             .field("selfie_bytes", &self.selfie.len())
             .finish()
     }
@@ -119,7 +122,10 @@ pub struct Evidence {
 pub enum ScoreError {
     /// One of the images cannot be used; `field` is the request field it came from.
     #[error("{field}: {rejection}")]
-    Image { field: &'static str, rejection: ImageRejection },
+    Image {
+        field: &'static str,
+        rejection: ImageRejection,
+    },
     /// The scorer itself failed (model error, worker thread died).
     #[error("scorer failure: {0}")]
     Internal(String),

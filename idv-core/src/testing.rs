@@ -5,12 +5,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api_keys::{ApiKeyChanges, NewApiKey, Permission};
 use crate::domain::{
     DocumentType, NewUser, NewVerification, PageRequest, Role, Status, UserChanges,
     VerificationFilter,
 };
 use crate::error::Error;
-use crate::api_keys::{ApiKeyChanges, NewApiKey, Permission};
 use crate::idempotency::{Begin, StoredResponse};
 use crate::logs::{Event, Level, LogFilter, NewLogEntry};
 use crate::ports::{BlobStore, JobQueue, Store, UserStore, VerificationStore};
@@ -56,7 +56,10 @@ where
 }
 
 async fn api_keys_round_trip<S: Store>(store: &S) {
-    let owner = store.create_user(new_user("admin@example.com")).await.unwrap();
+    let owner = store
+        .create_user(new_user("admin@example.com"))
+        .await
+        .unwrap();
     let new = NewApiKey {
         name: "Mobile App".into(),
         permissions: vec![Permission::Read, Permission::Write],
@@ -66,35 +69,83 @@ async fn api_keys_round_trip<S: Store>(store: &S) {
         expires_at: None,
     };
     let key = store.create_api_key(new.clone()).await.unwrap();
-    assert_eq!((key.name.as_str(), key.permissions.clone(), key.last_used_at), ("Mobile App", new.permissions.clone(), None));
+    assert_eq!(
+        (key.name.as_str(), key.permissions.clone(), key.last_used_at),
+        ("Mobile App", new.permissions.clone(), None)
+    );
     assert_eq!(store.get_api_key(key.id).await.unwrap(), key);
-    assert_eq!(store.find_api_key("idv_0000abcd").await.unwrap(), Some(key.clone()));
+    assert_eq!(
+        store.find_api_key("idv_0000abcd").await.unwrap(),
+        Some(key.clone())
+    );
     assert_eq!(store.find_api_key("idv_ffffffff").await.unwrap(), None);
 
-    let changes = ApiKeyChanges { name: Some("Web".into()), permissions: Some(vec![Permission::Read]) };
+    let changes = ApiKeyChanges {
+        name: Some("Web".into()),
+        permissions: Some(vec![Permission::Read]),
+    };
     let changed = store.update_api_key(key.id, changes).await.unwrap();
-    assert_eq!((changed.name.as_str(), changed.permissions.clone()), ("Web", vec![Permission::Read]));
+    assert_eq!(
+        (changed.name.as_str(), changed.permissions.clone()),
+        ("Web", vec![Permission::Read])
+    );
     let used_at = crate::domain::now();
     store.touch_api_key(key.id, used_at).await.unwrap();
-    assert_eq!(store.get_api_key(key.id).await.unwrap().last_used_at, Some(used_at));
+    assert_eq!(
+        store.get_api_key(key.id).await.unwrap().last_used_at,
+        Some(used_at)
+    );
 
-    let second = NewApiKey { prefix: "idv_0000beef".into(), key_hash: "hash-2".into(), ..new.clone() };
+    let second = NewApiKey {
+        prefix: "idv_0000beef".into(),
+        key_hash: "hash-2".into(),
+        ..new.clone()
+    };
     let second = store.create_api_key(second).await.unwrap();
-    let page = store.list_api_keys(PageRequest { page: 1, per_page: 10 }).await.unwrap();
-    assert_eq!(page.items.iter().map(|k| k.id).collect::<Vec<_>>(), vec![key.id, second.id]);
+    let page = store
+        .list_api_keys(PageRequest {
+            page: 1,
+            per_page: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|k| k.id).collect::<Vec<_>>(),
+        vec![key.id, second.id]
+    );
 
     store.delete_api_key(key.id).await.unwrap();
-    assert!(matches!(store.get_api_key(key.id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.get_api_key(key.id).await,
+        Err(Error::NotFound { .. })
+    ));
     assert_eq!(store.find_api_key("idv_0000abcd").await.unwrap(), None);
-    assert!(matches!(store.delete_api_key(key.id).await, Err(Error::NotFound { .. })));
-    assert!(matches!(store.update_api_key(key.id, ApiKeyChanges::default()).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.delete_api_key(key.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.update_api_key(key.id, ApiKeyChanges::default()).await,
+        Err(Error::NotFound { .. })
+    ));
     store.touch_api_key(key.id, used_at).await.unwrap();
-    let orphan = NewApiKey { owner_id: owner.id + 1000, prefix: "idv_00000001".into(), ..new };
-    assert!(matches!(store.create_api_key(orphan).await, Err(Error::NotFound { .. })));
+    let orphan = NewApiKey {
+        owner_id: owner.id + 1000,
+        prefix: "idv_00000001".into(),
+        ..new
+    };
+    assert!(matches!(
+        store.create_api_key(orphan).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 async fn logs_filter_page_and_purge<S: Store>(store: &S) {
-    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
     let entry = |t: &str, level: Level| NewLogEntry {
         timestamp: at(t),
         level,
@@ -109,20 +160,58 @@ async fn logs_filter_page_and_purge<S: Store>(store: &S) {
         ("2026-01-03T00:00:00Z", Level::Error),
     ] {
         let stored = store.append_log(entry(t, level)).await.unwrap();
-        assert_eq!((stored.timestamp, stored.level, stored.user_id), (at(t), level, Some(7)));
+        assert_eq!(
+            (stored.timestamp, stored.level, stored.user_id),
+            (at(t), level, Some(7))
+        );
     }
-    let all = PageRequest { page: 1, per_page: 10 };
-    let day = LogFilter { from: Some(at("2026-01-02T00:00:00Z")), to: Some(at("2026-01-03T00:00:00Z")), level: None };
+    let all = PageRequest {
+        page: 1,
+        per_page: 10,
+    };
+    let day = LogFilter {
+        from: Some(at("2026-01-02T00:00:00Z")),
+        to: Some(at("2026-01-03T00:00:00Z")),
+        level: None,
+    };
     let page = store.list_logs(day, all).await.unwrap();
     let messages: Vec<_> = page.items.iter().map(|e| e.message.as_str()).collect();
-    assert_eq!(messages, vec!["entry at 2026-01-02T00:00:00Z", "entry at 2026-01-02T23:59:59.999Z"]);
-    let infos = LogFilter { level: Some(Level::Info), ..LogFilter::default() };
+    assert_eq!(
+        messages,
+        vec![
+            "entry at 2026-01-02T00:00:00Z",
+            "entry at 2026-01-02T23:59:59.999Z"
+        ]
+    );
+    let infos = LogFilter {
+        level: Some(Level::Info),
+        ..LogFilter::default()
+    };
     assert_eq!(store.list_logs(infos, all).await.unwrap().total, 2);
-    let second = store.list_logs(LogFilter::default(), PageRequest { page: 2, per_page: 3 }).await.unwrap();
+    let second = store
+        .list_logs(
+            LogFilter::default(),
+            PageRequest {
+                page: 2,
+                per_page: 3,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!((second.total, second.items.len()), (4, 1));
 
-    assert_eq!(store.purge_logs(at("2026-01-02T12:00:00Z")).await.unwrap(), 2);
-    assert_eq!(store.list_logs(LogFilter::default(), all).await.unwrap().total, 2);
+    assert_eq!(
+        store.purge_logs(at("2026-01-02T12:00:00Z")).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_logs(LogFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
 }
 
 async fn idempotency_records_replay_and_expire<S: Store>(store: &S) {
@@ -132,63 +221,152 @@ async fn idempotency_records_replay_and_expire<S: Store>(store: &S) {
     let begin = |scope: &'static str, key: &'static str, fp: &'static str, at| {
         store.begin_request(scope, key, fp, at, at - hour * 24)
     };
-    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::Proceed);
-    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::InProgress);
-    assert_eq!(begin("user:1", "k1", "fp-b", now).await.unwrap(), Begin::Mismatch);
-    assert_eq!(begin("user:2", "k1", "fp-b", now).await.unwrap(), Begin::Proceed, "keys are per scope");
+    assert_eq!(
+        begin("user:1", "k1", "fp-a", now).await.unwrap(),
+        Begin::Proceed
+    );
+    assert_eq!(
+        begin("user:1", "k1", "fp-a", now).await.unwrap(),
+        Begin::InProgress
+    );
+    assert_eq!(
+        begin("user:1", "k1", "fp-b", now).await.unwrap(),
+        Begin::Mismatch
+    );
+    assert_eq!(
+        begin("user:2", "k1", "fp-b", now).await.unwrap(),
+        Begin::Proceed,
+        "keys are per scope"
+    );
 
-    let response = StoredResponse { status: 201, body: b"{\"id\":1}".to_vec(), location: Some("/v1/x/1".into()) };
-    store.finish_request("user:1", "k1", &response).await.unwrap();
-    assert_eq!(begin("user:1", "k1", "fp-a", now).await.unwrap(), Begin::Replay(response));
+    let response = StoredResponse {
+        status: 201,
+        body: b"{\"id\":1}".to_vec(),
+        location: Some("/v1/x/1".into()),
+    };
+    store
+        .finish_request("user:1", "k1", &response)
+        .await
+        .unwrap();
+    assert_eq!(
+        begin("user:1", "k1", "fp-a", now).await.unwrap(),
+        Begin::Replay(response)
+    );
 
     store.abandon_request("user:2", "k1").await.unwrap();
-    assert_eq!(begin("user:2", "k1", "fp-c", now).await.unwrap(), Begin::Proceed);
+    assert_eq!(
+        begin("user:2", "k1", "fp-c", now).await.unwrap(),
+        Begin::Proceed
+    );
 
     let later = now + hour * 25;
-    assert_eq!(begin("user:1", "k1", "fp-b", later).await.unwrap(), Begin::Proceed, "expired records are forgotten");
-    assert!(store.purge_requests(expired_before + hour * 48).await.unwrap() >= 1);
+    assert_eq!(
+        begin("user:1", "k1", "fp-b", later).await.unwrap(),
+        Begin::Proceed,
+        "expired records are forgotten"
+    );
+    assert!(
+        store
+            .purge_requests(expired_before + hour * 48)
+            .await
+            .unwrap()
+            >= 1
+    );
 }
 
 async fn users_round_trip<S: UserStore>(store: &S) {
-    let created = store.create_user(new_user("ann@example.com")).await.unwrap();
+    let created = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
     assert!(created.id > 0);
     assert_eq!(store.get_user(created.id).await.unwrap(), created);
     let found = store.find_user_by_email("ANN@example.com").await.unwrap();
     assert_eq!(found.map(|u| u.id), Some(created.id));
 
-    let changes = UserChanges { full_name: Some("Ann B".into()), ..UserChanges::default() };
+    let changes = UserChanges {
+        full_name: Some("Ann B".into()),
+        ..UserChanges::default()
+    };
     let updated = store.update_user(created.id, changes).await.unwrap();
     assert_eq!(updated.full_name, "Ann B");
     assert_eq!(updated.email, "ann@example.com");
     assert_eq!(updated.created_at, created.created_at);
 
-    let missing = store.update_user(created.id + 1000, UserChanges::default()).await;
+    let missing = store
+        .update_user(created.id + 1000, UserChanges::default())
+        .await;
     assert!(matches!(missing, Err(Error::NotFound { .. })));
-    assert!(matches!(store.get_user(created.id + 1000).await, Err(Error::NotFound { .. })));
-    assert!(matches!(store.delete_user(created.id + 1000).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.get_user(created.id + 1000).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_user(created.id + 1000).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 async fn emails_are_unique_without_regard_to_case<S: UserStore>(store: &S) {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
     let twin = store.create_user(new_user("Ann@Example.COM")).await;
     assert!(matches!(twin, Err(Error::Conflict { .. })), "{twin:?}");
-    let tagged = store.create_user(new_user("ann+x@example.com")).await.unwrap();
-    let steal = UserChanges { email: Some("ANN@example.com".into()), ..UserChanges::default() };
-    assert!(matches!(store.update_user(tagged.id, steal).await, Err(Error::Conflict { .. })));
-    let own = UserChanges { email: Some("ANN@example.com".into()), ..UserChanges::default() };
-    assert_eq!(store.update_user(ann.id, own).await.unwrap().email, "ANN@example.com");
+    let tagged = store
+        .create_user(new_user("ann+x@example.com"))
+        .await
+        .unwrap();
+    let steal = UserChanges {
+        email: Some("ANN@example.com".into()),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        store.update_user(tagged.id, steal).await,
+        Err(Error::Conflict { .. })
+    ));
+    let own = UserChanges {
+        email: Some("ANN@example.com".into()),
+        ..UserChanges::default()
+    };
+    assert_eq!(
+        store.update_user(ann.id, own).await.unwrap().email,
+        "ANN@example.com"
+    );
 }
 
 async fn users_page_in_id_order<S: UserStore>(store: &S) {
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(store.create_user(new_user(&format!("p{i}@example.com"))).await.unwrap().id);
+        ids.push(
+            store
+                .create_user(new_user(&format!("p{i}@example.com")))
+                .await
+                .unwrap()
+                .id,
+        );
     }
-    let page = store.list_users(PageRequest { page: 2, per_page: 2 }).await.unwrap();
+    let page = store
+        .list_users(PageRequest {
+            page: 2,
+            per_page: 2,
+        })
+        .await
+        .unwrap();
     assert_eq!(page.total, 5);
     assert_eq!(page.total_pages(), 3);
-    assert_eq!(page.items.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..4]);
-    let past = store.list_users(PageRequest { page: 9, per_page: 2 }).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        ids[2..4]
+    );
+    let past = store
+        .list_users(PageRequest {
+            page: 9,
+            per_page: 2,
+        })
+        .await
+        .unwrap();
     assert!(past.items.is_empty());
     assert_eq!(past.total, 5);
 }
@@ -197,52 +375,123 @@ async fn deleting_a_user_deletes_their_verifications<S>(store: &S)
 where
     S: UserStore + VerificationStore + JobQueue,
 {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
-    let bob = store.create_user(new_user("bob@example.com")).await.unwrap();
-    let v1 = store.create_verification(new_verification(ann.id, "v/a1")).await.unwrap();
-    store.create_verification(new_verification(ann.id, "v/a2")).await.unwrap();
-    let kept = store.create_verification(new_verification(bob.id, "v/b1")).await.unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let v1 = store
+        .create_verification(new_verification(ann.id, "v/a1"))
+        .await
+        .unwrap();
+    store
+        .create_verification(new_verification(ann.id, "v/a2"))
+        .await
+        .unwrap();
+    let kept = store
+        .create_verification(new_verification(bob.id, "v/b1"))
+        .await
+        .unwrap();
 
     let mut prefixes = store.delete_user(ann.id).await.unwrap();
     prefixes.sort();
     assert_eq!(prefixes, vec!["v/a1".to_string(), "v/a2".to_string()]);
-    assert!(matches!(store.get_verification(v1.id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.get_verification(v1.id).await,
+        Err(Error::NotFound { .. })
+    ));
     assert!(store.get_verification(kept.id).await.is_ok());
-    let job = store.claim_job(Duration::from_secs(60)).await.unwrap().unwrap();
-    assert_eq!(job.verification_id, kept.id, "jobs of the deleted user must go too");
+    let job = store
+        .claim_job(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        job.verification_id, kept.id,
+        "jobs of the deleted user must go too"
+    );
 }
 
 async fn verifications_filter_and_page<S: UserStore + VerificationStore>(store: &S) {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
-    let bob = store.create_user(new_user("bob@example.com")).await.unwrap();
-    let a1 = store.create_verification(new_verification(ann.id, "v/1")).await.unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let a1 = store
+        .create_verification(new_verification(ann.id, "v/1"))
+        .await
+        .unwrap();
     assert_eq!(a1.status, Status::Pending);
     assert_eq!(a1.result, None);
-    let b1 = store.create_verification(new_verification(bob.id, "v/2")).await.unwrap();
-    let a2 = store.create_verification(new_verification(ann.id, "v/3")).await.unwrap();
+    let b1 = store
+        .create_verification(new_verification(bob.id, "v/2"))
+        .await
+        .unwrap();
+    let a2 = store
+        .create_verification(new_verification(ann.id, "v/3"))
+        .await
+        .unwrap();
     assert!(a1.id < b1.id && b1.id < a2.id);
 
     let mut result = unscored_result();
     result.face_match_score = Some(0.75);
-    let decided = store.set_outcome(b1.id, Status::Approved, &result).await.unwrap();
+    let decided = store
+        .set_outcome(b1.id, Status::Approved, &result)
+        .await
+        .unwrap();
     assert_eq!(decided.status, Status::Approved);
     assert_eq!(decided.result.as_ref(), Some(&result));
-    assert_eq!(store.get_verification(b1.id).await.unwrap().result, Some(result));
+    assert_eq!(
+        store.get_verification(b1.id).await.unwrap().result,
+        Some(result)
+    );
 
-    let all = PageRequest { page: 1, per_page: 10 };
-    let annes = VerificationFilter { user_id: Some(ann.id), status: None };
+    let all = PageRequest {
+        page: 1,
+        per_page: 10,
+    };
+    let annes = VerificationFilter {
+        user_id: Some(ann.id),
+        status: None,
+    };
     let page = store.list_verifications(annes, all).await.unwrap();
-    assert_eq!(page.items.iter().map(|v| v.id).collect::<Vec<_>>(), vec![a1.id, a2.id]);
-    let approved = VerificationFilter { user_id: None, status: Some(Status::Approved) };
+    assert_eq!(
+        page.items.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![a1.id, a2.id]
+    );
+    let approved = VerificationFilter {
+        user_id: None,
+        status: Some(Status::Approved),
+    };
     let page = store.list_verifications(approved, all).await.unwrap();
-    assert_eq!(page.items.iter().map(|v| v.id).collect::<Vec<_>>(), vec![b1.id]);
-    let second = PageRequest { page: 2, per_page: 2 };
-    let page = store.list_verifications(VerificationFilter::default(), second).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![b1.id]
+    );
+    let second = PageRequest {
+        page: 2,
+        per_page: 2,
+    };
+    let page = store
+        .list_verifications(VerificationFilter::default(), second)
+        .await
+        .unwrap();
     assert_eq!((page.total, page.items.len()), (3, 1));
 
-    let orphan = store.create_verification(new_verification(ann.id + 1000, "v/x")).await;
+    let orphan = store
+        .create_verification(new_verification(ann.id + 1000, "v/x"))
+        .await;
     assert!(matches!(orphan, Err(Error::NotFound { .. })));
-    let missing = store.set_outcome(a2.id + 1000, Status::Approved, &unscored_result()).await;
+    let missing = store
+        .set_outcome(a2.id + 1000, Status::Approved, &unscored_result())
+        .await;
     assert!(matches!(missing, Err(Error::NotFound { .. })));
 }
 
@@ -252,20 +501,41 @@ where
 {
     let lease = Duration::from_secs(60);
     assert!(store.claim_job(lease).await.unwrap().is_none());
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
-    let first = store.create_verification(new_verification(ann.id, "v/1")).await.unwrap();
-    let second = store.create_verification(new_verification(ann.id, "v/2")).await.unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let first = store
+        .create_verification(new_verification(ann.id, "v/1"))
+        .await
+        .unwrap();
+    let second = store
+        .create_verification(new_verification(ann.id, "v/2"))
+        .await
+        .unwrap();
 
     let job = store.claim_job(lease).await.unwrap().unwrap();
     assert_eq!((job.verification_id, job.attempts), (first.id, 1));
-    assert_eq!(store.get_verification(first.id).await.unwrap().status, Status::Processing);
+    assert_eq!(
+        store.get_verification(first.id).await.unwrap().status,
+        Status::Processing
+    );
     let next = store.claim_job(lease).await.unwrap().unwrap();
-    assert_eq!(next.verification_id, second.id, "a held job is not handed out twice");
+    assert_eq!(
+        next.verification_id, second.id,
+        "a held job is not handed out twice"
+    );
     assert!(store.claim_job(lease).await.unwrap().is_none());
 
     let result = unscored_result();
-    assert!(store.complete_job(&job, Status::Rejected, &result).await.unwrap());
-    assert!(!store.complete_job(&job, Status::Approved, &result).await.unwrap());
+    assert!(store
+        .complete_job(&job, Status::Rejected, &result)
+        .await
+        .unwrap());
+    assert!(!store
+        .complete_job(&job, Status::Approved, &result)
+        .await
+        .unwrap());
     let stored = store.get_verification(first.id).await.unwrap();
     assert_eq!(stored.status, Status::Rejected);
     assert_eq!(stored.result, Some(result));
@@ -275,28 +545,61 @@ async fn expired_leases_are_claimed_again<S>(store: &S)
 where
     S: UserStore + VerificationStore + JobQueue,
 {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
-    let v = store.create_verification(new_verification(ann.id, "v/1")).await.unwrap();
-    let stale = store.claim_job(Duration::from_millis(50)).await.unwrap().unwrap();
-    assert!(store.claim_job(Duration::from_secs(60)).await.unwrap().is_none());
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let v = store
+        .create_verification(new_verification(ann.id, "v/1"))
+        .await
+        .unwrap();
+    let stale = store
+        .claim_job(Duration::from_millis(50))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .claim_job(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_none());
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
-    let fresh = store.claim_job(Duration::from_secs(60)).await.unwrap().unwrap();
+    let fresh = store
+        .claim_job(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((fresh.verification_id, fresh.attempts), (v.id, 2));
     assert_ne!(fresh.claim_token, stale.claim_token);
     let result = unscored_result();
-    assert!(!store.complete_job(&stale, Status::Approved, &result).await.unwrap());
-    assert!(store.complete_job(&fresh, Status::Review, &result).await.unwrap());
-    assert_eq!(store.get_verification(v.id).await.unwrap().status, Status::Review);
+    assert!(!store
+        .complete_job(&stale, Status::Approved, &result)
+        .await
+        .unwrap());
+    assert!(store
+        .complete_job(&fresh, Status::Review, &result)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_verification(v.id).await.unwrap().status,
+        Status::Review
+    );
 }
 
 async fn concurrent_claims_never_share_a_job<S>(store: Arc<S>)
 where
     S: UserStore + VerificationStore + JobQueue,
 {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
     for i in 0..20 {
-        store.create_verification(new_verification(ann.id, &format!("v/{i}"))).await.unwrap();
+        store
+            .create_verification(new_verification(ann.id, &format!("v/{i}")))
+            .await
+            .unwrap();
     }
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -323,29 +626,68 @@ async fn deleting_a_verification_drops_its_job<S>(store: &S)
 where
     S: UserStore + VerificationStore + JobQueue,
 {
-    let ann = store.create_user(new_user("ann@example.com")).await.unwrap();
-    let v = store.create_verification(new_verification(ann.id, "v/1")).await.unwrap();
-    let job = store.claim_job(Duration::from_secs(60)).await.unwrap().unwrap();
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let v = store
+        .create_verification(new_verification(ann.id, "v/1"))
+        .await
+        .unwrap();
+    let job = store
+        .claim_job(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
     let deleted = store.delete_verification(v.id).await.unwrap();
     assert_eq!(deleted.blob_prefix, "v/1");
-    assert!(!store.complete_job(&job, Status::Approved, &unscored_result()).await.unwrap());
-    assert!(matches!(store.delete_verification(v.id).await, Err(Error::NotFound { .. })));
-    assert!(store.claim_job(Duration::from_millis(1)).await.unwrap().is_none());
+    assert!(!store
+        .complete_job(&job, Status::Approved, &unscored_result())
+        .await
+        .unwrap());
+    assert!(matches!(
+        store.delete_verification(v.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(store
+        .claim_job(Duration::from_millis(1))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// Runs every blob-store check. The store must be empty under `verifications/`.
 pub async fn blob_suite(store: Arc<dyn BlobStore>) {
     store.put("suite/a/front", b"front".to_vec()).await.unwrap();
-    store.put("suite/a/selfie", b"selfie".to_vec()).await.unwrap();
-    store.put("suite/ab/selfie", b"other".to_vec()).await.unwrap();
+    store
+        .put("suite/a/selfie", b"selfie".to_vec())
+        .await
+        .unwrap();
+    store
+        .put("suite/ab/selfie", b"other".to_vec())
+        .await
+        .unwrap();
     assert_eq!(store.get("suite/a/front").await.unwrap(), b"front");
-    store.put("suite/a/front", b"replaced".to_vec()).await.unwrap();
+    store
+        .put("suite/a/front", b"replaced".to_vec())
+        .await
+        .unwrap();
     assert_eq!(store.get("suite/a/front").await.unwrap(), b"replaced");
 
     store.delete_prefix("suite/a").await.unwrap();
-    assert!(matches!(store.get("suite/a/front").await, Err(Error::NotFound { .. })));
-    assert!(matches!(store.get("suite/a/selfie").await, Err(Error::NotFound { .. })));
-    assert_eq!(store.get("suite/ab/selfie").await.unwrap(), b"other", "prefix is a folder");
+    assert!(matches!(
+        store.get("suite/a/front").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.get("suite/a/selfie").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        store.get("suite/ab/selfie").await.unwrap(),
+        b"other",
+        "prefix is a folder"
+    );
     store.delete_prefix("suite/never-there").await.unwrap();
     assert!(store.put("suite/../escape", b"x".to_vec()).await.is_err());
     store.delete_prefix("suite/ab").await.unwrap();

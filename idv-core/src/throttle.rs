@@ -21,7 +21,11 @@ pub struct ThrottleSettings {
 
 impl Default for ThrottleSettings {
     fn default() -> Self {
-        Self { per_account: 5, per_address: 20, window: Duration::from_secs(15 * 60) }
+        Self {
+            per_account: 5,
+            per_address: 20,
+            window: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -38,7 +42,10 @@ impl Failures {
         let Some(times) = self.by_key.get_mut(key) else {
             return 0;
         };
-        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
             times.pop_front();
         }
         let count = times.len();
@@ -49,18 +56,32 @@ impl Failures {
     }
 
     /// When the key unlocks, if it is locked at `limit` failures.
-    fn locked_until(&mut self, key: &str, limit: usize, window: Duration, now: Instant) -> Option<Duration> {
+    fn locked_until(
+        &mut self,
+        key: &str,
+        limit: usize,
+        window: Duration,
+        now: Instant,
+    ) -> Option<Duration> {
         if self.prune(key, window, now) < limit {
             return None;
         }
         let times = &self.by_key[key];
         let oldest_that_counts = times[times.len() - limit];
-        Some(window.saturating_sub(now.duration_since(oldest_that_counts)).max(Duration::from_secs(1)))
+        Some(
+            window
+                .saturating_sub(now.duration_since(oldest_that_counts))
+                .max(Duration::from_secs(1)),
+        )
     }
 
     fn add(&mut self, key: String, now: Instant) {
         if self.by_key.len() >= MAX_TRACKED && !self.by_key.contains_key(&key) {
-            self.by_key.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60)));
+            self.by_key.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
+            });
         }
         self.by_key.entry(key).or_default().push_back(now);
     }
@@ -82,11 +103,16 @@ fn address_key(address: IpAddr) -> String {
 
 impl LoginThrottle {
     pub fn new(settings: ThrottleSettings) -> Self {
-        Self { settings, failures: Mutex::new(Failures::default()) }
+        Self {
+            settings,
+            failures: Mutex::new(Failures::default()),
+        }
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, Failures> {
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How long the caller must wait, if the account or the address is locked.
@@ -95,7 +121,8 @@ impl LoginThrottle {
         let s = self.settings;
         let mut failures = self.failures();
         let account = failures.locked_until(&account_key(email_key), s.per_account, s.window, now);
-        let by_address = address.and_then(|a| failures.locked_until(&address_key(a), s.per_address, s.window, now));
+        let by_address = address
+            .and_then(|a| failures.locked_until(&address_key(a), s.per_address, s.window, now));
         account.into_iter().chain(by_address).max()
     }
 
@@ -121,7 +148,11 @@ mod tests {
     #[test]
     fn locks_an_account_after_the_limit_and_unlocks_after_the_window() {
         let window = Duration::from_millis(200);
-        let throttle = LoginThrottle::new(ThrottleSettings { per_account: 3, per_address: 100, window });
+        let throttle = LoginThrottle::new(ThrottleSettings {
+            per_account: 3,
+            per_address: 100,
+            window,
+        });
         for _ in 0..2 {
             throttle.record_failure("a@example.com", None);
         }
@@ -129,14 +160,22 @@ mod tests {
         throttle.record_failure("a@example.com", None);
         let wait = throttle.check("a@example.com", None).expect("locked");
         assert!(wait <= Duration::from_secs(1));
-        assert_eq!(throttle.check("b@example.com", None), None, "other accounts are not locked");
+        assert_eq!(
+            throttle.check("b@example.com", None),
+            None,
+            "other accounts are not locked"
+        );
         std::thread::sleep(window);
         assert_eq!(throttle.check("a@example.com", None), None);
     }
 
     #[test]
     fn locks_an_address_across_accounts() {
-        let throttle = LoginThrottle::new(ThrottleSettings { per_account: 100, per_address: 2, window: Duration::from_secs(60) });
+        let throttle = LoginThrottle::new(ThrottleSettings {
+            per_account: 100,
+            per_address: 2,
+            window: Duration::from_secs(60),
+        });
         let address: IpAddr = "127.0.0.1".parse().unwrap();
         throttle.record_failure("a@example.com", Some(address));
         throttle.record_failure("b@example.com", Some(address));
@@ -146,7 +185,11 @@ mod tests {
 
     #[test]
     fn success_clears_the_account() {
-        let throttle = LoginThrottle::new(ThrottleSettings { per_account: 1, per_address: 100, window: Duration::from_secs(60) });
+        let throttle = LoginThrottle::new(ThrottleSettings {
+            per_account: 1,
+            per_address: 100,
+            window: Duration::from_secs(60),
+        });
         throttle.record_failure("a@example.com", None);
         assert!(throttle.check("a@example.com", None).is_some());
         throttle.record_success("a@example.com");

@@ -6,13 +6,13 @@ use chrono::Utc;
 use rand::RngCore;
 
 use crate::api_keys::Permission;
-use crate::logs::{Event, Level};
 use crate::domain::{
     DocumentType, ManualDecision, NewVerification, Page, PageRequest, Reason, Status, UserId,
     Verification, VerificationFilter, VerificationId, VerificationResult,
 };
 use crate::error::{Error, Result};
 use crate::idv::{Idv, Principal};
+use crate::logs::{Event, Level};
 use crate::policy::Policy;
 use crate::scoring::{ImageRejection, ScoreError, ScoreInput, Scorer};
 
@@ -64,7 +64,11 @@ impl Idv {
         caller.may_act_for(submission.user_id)?;
         match self.ports.users.get_user(submission.user_id).await {
             Err(Error::NotFound { .. }) => {
-                return Err(Error::invalid("user_id", "unknown_user", "no user has this id"))
+                return Err(Error::invalid(
+                    "user_id",
+                    "unknown_user",
+                    "no user has this id",
+                ))
             }
             other => other?,
         };
@@ -102,13 +106,26 @@ impl Idv {
                 return Err(e);
             }
         };
-        let message = format!("verification {} submitted for user {}", verification.id, verification.user_id);
-        self.record(Level::Info, Event::VerificationSubmitted, message, verification.user_id).await;
+        let message = format!(
+            "verification {} submitted for user {}",
+            verification.id, verification.user_id
+        );
+        self.record(
+            Level::Info,
+            Event::VerificationSubmitted,
+            message,
+            verification.user_id,
+        )
+        .await;
         self.work.notify_one();
         Ok(verification)
     }
 
-    pub async fn get_verification(&self, caller: &Principal, id: VerificationId) -> Result<Verification> {
+    pub async fn get_verification(
+        &self,
+        caller: &Principal,
+        id: VerificationId,
+    ) -> Result<Verification> {
         caller.require(Permission::Read)?;
         let verification = self.ports.verifications.get_verification(id).await?;
         caller.may_act_for(verification.user_id)?;
@@ -129,7 +146,10 @@ impl Idv {
             }
             filter.user_id = Some(caller.user_id);
         }
-        self.ports.verifications.list_verifications(filter, page).await
+        self.ports
+            .verifications
+            .list_verifications(filter, page)
+            .await
     }
 
     /// Verifications of one user; `NotFound` when the user does not exist.
@@ -142,13 +162,24 @@ impl Idv {
         caller.require(Permission::Read)?;
         caller.may_act_for(user_id)?;
         self.ports.users.get_user(user_id).await?;
-        let filter = VerificationFilter { user_id: Some(user_id), status: None };
-        self.ports.verifications.list_verifications(filter, page).await
+        let filter = VerificationFilter {
+            user_id: Some(user_id),
+            status: None,
+        };
+        self.ports
+            .verifications
+            .list_verifications(filter, page)
+            .await
     }
 
     /// An administrator's decision. Scores stay as measured; the decision is recorded beside
     /// them with the reviewer and the status it replaced.
-    pub async fn review(&self, caller: &Principal, id: VerificationId, review: Review) -> Result<Verification> {
+    pub async fn review(
+        &self,
+        caller: &Principal,
+        id: VerificationId,
+        review: Review,
+    ) -> Result<Verification> {
         caller.require(Permission::Write)?;
         caller.require_admin()?;
         if !matches!(review.status, Status::Approved | Status::Rejected) {
@@ -158,8 +189,16 @@ impl Idv {
                 "a review sets status to approved or rejected",
             ));
         }
-        if review.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            return Err(Error::invalid("note", "too_long", "note must be at most 2000 characters"));
+        if review
+            .note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 2000)
+        {
+            return Err(Error::invalid(
+                "note",
+                "too_long",
+                "note must be at most 2000 characters",
+            ));
         }
         let current = self.ports.verifications.get_verification(id).await?;
         let mut result = current.result.unwrap_or_else(unscored_result);
@@ -172,9 +211,23 @@ impl Idv {
             decided_at: Utc::now(),
             previous_status: current.status,
         });
-        let updated = self.ports.verifications.set_outcome(id, review.status, &result).await?;
-        let message = format!("verification {id} set to {} by reviewer {}", review.status.as_str(), caller.user_id);
-        self.record(Level::Info, Event::VerificationReviewed, message, updated.user_id).await;
+        let updated = self
+            .ports
+            .verifications
+            .set_outcome(id, review.status, &result)
+            .await?;
+        let message = format!(
+            "verification {id} set to {} by reviewer {}",
+            review.status.as_str(),
+            caller.user_id
+        );
+        self.record(
+            Level::Info,
+            Event::VerificationReviewed,
+            message,
+            updated.user_id,
+        )
+        .await;
         Ok(updated)
     }
 

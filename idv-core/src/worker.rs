@@ -7,8 +7,8 @@ use tokio::sync::watch;
 
 use crate::domain::{Reason, Status, VerificationResult};
 use crate::error::{Error, Result};
-use crate::logs::{Event, Level};
 use crate::idv::Idv;
+use crate::logs::{Event, Level};
 use crate::ports::Job;
 use crate::scoring::{ScoreError, ScoreInput};
 use crate::verifications::{blob_key, unscored_result, DOCUMENT_BACK, DOCUMENT_FRONT, SELFIE};
@@ -23,7 +23,11 @@ impl Idv {
         let Some(job) = self.ports.jobs.claim_job(self.settings.job_lease).await? else {
             return Ok(false);
         };
-        let span = tracing::info_span!("job", verification_id = job.verification_id, attempt = job.attempts);
+        let span = tracing::info_span!(
+            "job",
+            verification_id = job.verification_id,
+            attempt = job.attempts
+        );
         let _enter = span.enter();
         match self.score_job(&job).await {
             Ok((status, result)) => self.finish(&job, status, result).await?,
@@ -50,7 +54,11 @@ impl Idv {
     }
 
     async fn score_job(&self, job: &Job) -> Result<(Status, VerificationResult)> {
-        let verification = self.ports.verifications.get_verification(job.verification_id).await?;
+        let verification = self
+            .ports
+            .verifications
+            .get_verification(job.verification_id)
+            .await?;
         let prefix = &verification.blob_prefix;
         let document_back = match verification.has_back {
             true => Some(self.load_image(prefix, DOCUMENT_BACK).await?),
@@ -65,7 +73,11 @@ impl Idv {
             Ok(evidence) => Ok(self.settings.policy.decide(&evidence)),
             // Checked at submission; a refusal now means the limits changed since.
             Err(ScoreError::Image { field, rejection }) => {
-                tracing::warn!(field, code = rejection.code(), "stored image refused by the scorer");
+                tracing::warn!(
+                    field,
+                    code = rejection.code(),
+                    "stored image refused by the scorer"
+                );
                 let mut result = unscored_result();
                 result.reasons.push(Reason::ProcessingFailed);
                 Ok((Status::Review, result))
@@ -81,8 +93,20 @@ impl Idv {
             _ => (Level::Warn, Event::VerificationReview),
         };
         let id = job.verification_id;
-        let user_id = self.ports.verifications.get_verification(id).await.ok().map(|v| v.user_id);
-        self.record(level, event, format!("verification {id} {}", status.as_str()), user_id).await;
+        let user_id = self
+            .ports
+            .verifications
+            .get_verification(id)
+            .await
+            .ok()
+            .map(|v| v.user_id);
+        self.record(
+            level,
+            event,
+            format!("verification {id} {}", status.as_str()),
+            user_id,
+        )
+        .await;
     }
 
     async fn load_image(&self, prefix: &str, field: &str) -> Result<std::sync::Arc<[u8]>> {

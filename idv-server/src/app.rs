@@ -10,6 +10,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use idv_adapters::fs::FsBlobStore;
 use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
+use idv_adapters::postgres::PostgresStore;
+use idv_adapters::s3::{S3BlobStore, S3Config};
 use idv_adapters::sqlite::SqliteStore;
 use idv_core::accounts::Registration;
 use idv_core::ports::{BlobStore, Store};
@@ -30,31 +32,51 @@ pub struct Stores {
 
 /// Opens the database and the image store; the error names the setting at fault.
 pub async fn open_stores(config: &StoreConfig) -> Result<Stores, ConfigError> {
-    let database_url = config.database_url();
-    if !database_url.starts_with("sqlite:") {
+    Ok(Stores {
+        store: open_store(config).await?,
+        blobs: open_blobs(config).await?,
+    })
+}
+
+async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigError> {
+    let url = config.database_url();
+    let fail = |e: idv_core::Error| ConfigError::new("IDV_DATABASE_URL", e.to_string());
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(&url).await.map_err(fail)?));
+    }
+    if !url.starts_with("sqlite:") {
         return Err(ConfigError::new(
             "IDV_DATABASE_URL",
-            "unsupported scheme; this build stores data in SQLite (sqlite://path)",
+            "use sqlite://path or postgres://…",
         ));
     }
-    if let Some(parent) = sqlite_parent(&database_url) {
+    if let Some(parent) = sqlite_parent(&url) {
         std::fs::create_dir_all(&parent).map_err(|e| {
-            ConfigError::new("IDV_DATABASE_URL", format!("cannot create {}: {e}", parent.display()))
+            ConfigError::new(
+                "IDV_DATABASE_URL",
+                format!("cannot create {}: {e}", parent.display()),
+            )
         })?;
     }
-    let store = SqliteStore::connect(&database_url)
-        .await
-        .map_err(|e| ConfigError::new("IDV_DATABASE_URL", e.to_string()))?;
+    Ok(Arc::new(SqliteStore::connect(&url).await.map_err(fail)?))
+}
 
-    let blob_url = config.blob_url();
-    let Some(root) = blob_url.strip_prefix("file://") else {
+async fn open_blobs(config: &StoreConfig) -> Result<Arc<dyn BlobStore>, ConfigError> {
+    let url = config.blob_url();
+    let fail = |e: idv_core::Error| ConfigError::new("IDV_BLOB_URL", e.to_string());
+    if url.starts_with("s3://") {
+        let mut s3 = S3Config::from_url(&url).map_err(fail)?;
+        s3.endpoint = config.s3_endpoint.clone();
+        s3.force_path_style = config.s3_force_path_style;
+        return Ok(Arc::new(S3BlobStore::connect(s3).await.map_err(fail)?));
+    }
+    let Some(root) = url.strip_prefix("file://") else {
         return Err(ConfigError::new(
             "IDV_BLOB_URL",
-            "unsupported scheme; this build stores images in files (file://path)",
+            "use file://path or s3://bucket/prefix",
         ));
     };
-    let blobs = FsBlobStore::open(root).await.map_err(|e| ConfigError::new("IDV_BLOB_URL", e.to_string()))?;
-    Ok(Stores { store: Arc::new(store), blobs: Arc::new(blobs) })
+    Ok(Arc::new(FsBlobStore::open(root).await.map_err(fail)?))
 }
 
 /// The folder of a `sqlite://path` database file.
@@ -77,7 +99,10 @@ pub fn load_scorer(config: &ScoringConfig) -> Result<OnnxScorer, ConfigError> {
 
 /// Builds the service from the configuration. `scorer` replaces the configured face pipeline
 /// (tests share one loaded pipeline between servers).
-pub async fn build(config: &ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Result<Arc<Idv>, ConfigError> {
+pub async fn build(
+    config: &ServerConfig,
+    scorer: Option<Arc<dyn Scorer>>,
+) -> Result<Arc<Idv>, ConfigError> {
     let stores = open_stores(&config.store).await?;
     let scorer = match scorer {
         Some(scorer) => scorer,
@@ -88,10 +113,15 @@ pub async fn build(config: &ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Re
     settings.policy = config.scoring.policy();
     settings.job_lease = Duration::from_secs(config.job_lease_secs.max(1));
     let ports = Ports::from_store(stores.store, stores.blobs, scorer);
-    let idv = Idv::new(ports, settings).map_err(|e| ConfigError::new("IDV_MATCH_THRESHOLD", e.to_string()))?;
+    let idv = Idv::new(ports, settings)
+        .map_err(|e| ConfigError::new("IDV_MATCH_THRESHOLD", e.to_string()))?;
 
     if let Some((email, password)) = config.admin_credentials()? {
-        let admin = Registration { email, password: password.expose().to_string(), full_name: "Administrator".into() };
+        let admin = Registration {
+            email,
+            password: password.expose().to_string(),
+            full_name: "Administrator".into(),
+        };
         match idv.ensure_admin(admin).await {
             Ok(true) => tracing::info!("first administrator created"),
             Ok(false) => {}
@@ -139,12 +169,17 @@ async fn wait_for_signal() {
 }
 
 /// Builds the service, binds the address and starts serving and processing.
-pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Result<RunningServer, ConfigError> {
+pub async fn start(
+    config: ServerConfig,
+    scorer: Option<Arc<dyn Scorer>>,
+) -> Result<RunningServer, ConfigError> {
     let idv = build(&config, scorer).await?;
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| ConfigError::new("IDV_ADDR", format!("cannot listen on {}: {e}", config.addr)))?;
-    let addr = listener.local_addr().map_err(|e| ConfigError::new("IDV_ADDR", e.to_string()))?;
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+        ConfigError::new("IDV_ADDR", format!("cannot listen on {}: {e}", config.addr))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ConfigError::new("IDV_ADDR", e.to_string()))?;
     let (shutdown, signal) = watch::channel(false);
 
     let mut workers = Vec::new();
@@ -152,9 +187,16 @@ pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Res
         workers.push(tokio::spawn(idv.clone().run_worker(signal.clone())));
     }
     let retention = Duration::from_secs(config.log_retention_days.saturating_mul(86_400));
-    workers.push(tokio::spawn(housekeeping(idv.clone(), retention, signal.clone())));
+    workers.push(tokio::spawn(housekeeping(
+        idv.clone(),
+        retention,
+        signal.clone(),
+    )));
     idv.record_start().await;
-    let state = Arc::new(State { idv: idv.clone(), max_body_bytes: config.max_body_bytes });
+    let state = Arc::new(State {
+        idv: idv.clone(),
+        max_body_bytes: config.max_body_bytes,
+    });
     let task = tokio::spawn(async move {
         serve(listener, state, signal).await;
         for worker in workers {
@@ -162,7 +204,12 @@ pub async fn start(config: ServerConfig, scorer: Option<Arc<dyn Scorer>>) -> Res
         }
     });
     tracing::info!(%addr, "idv server listening");
-    Ok(RunningServer { addr, idv, shutdown, task })
+    Ok(RunningServer {
+        addr,
+        idv,
+        shutdown,
+        task,
+    })
 }
 
 /// Removes expired log entries and idempotency records, at start and then hourly.
@@ -212,7 +259,10 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Rece
         });
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after 10 s; closing them");
     }
 }

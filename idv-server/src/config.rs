@@ -18,13 +18,22 @@ pub struct StoreConfig {
     #[arg(long, env = "IDV_DATA_DIR", default_value = "./idv-data")]
     pub data_dir: PathBuf,
 
-    /// Database URL: `sqlite://path` (default: `<data dir>/idv.db`).
+    /// Database URL: `sqlite://path` (default: `<data dir>/idv.db`) or
+    /// `postgres://user@host/db`.
     #[arg(long, env = "IDV_DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// Image store URL: `file://path` (default: `<data dir>/blobs`).
+    /// Image store URL: `file://path` (default: `<data dir>/blobs`) or `s3://bucket/prefix`.
     #[arg(long, env = "IDV_BLOB_URL")]
     pub blob_url: Option<String>,
+
+    /// Endpoint of an S3-compatible server, for `s3://` image stores (default: AWS).
+    #[arg(long, env = "IDV_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Address S3 buckets by path (`endpoint/bucket`), as most S3-compatible servers need.
+    #[arg(long, env = "IDV_S3_FORCE_PATH_STYLE", default_value_t = false)]
+    pub s3_force_path_style: bool,
 }
 
 impl StoreConfig {
@@ -151,7 +160,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(setting: &'static str, message: impl Into<String>) -> Self {
-        Self { setting, message: message.into() }
+        Self {
+            setting,
+            message: message.into(),
+        }
     }
 }
 
@@ -180,8 +192,11 @@ impl ServerConfig {
     /// The JWT secret: from the settings, or from `<data dir>/jwt-secret`, generated there on
     /// first start.
     pub fn jwt_secret(&self) -> Result<Secret, ConfigError> {
-        let configured =
-            secret_value("IDV_JWT_SECRET", self.jwt_secret.as_deref(), self.jwt_secret_file.as_deref())?;
+        let configured = secret_value(
+            "IDV_JWT_SECRET",
+            self.jwt_secret.as_deref(),
+            self.jwt_secret_file.as_deref(),
+        )?;
         let secret = match configured {
             Some(secret) => secret,
             None => stored_secret(&self.store.data_dir.join("jwt-secret"))?,
@@ -203,7 +218,10 @@ fn secret_value(
     file: Option<&Path>,
 ) -> Result<Option<Secret>, ConfigError> {
     match (value, file) {
-        (Some(_), Some(_)) => Err(ConfigError::new(setting, "set the value or its _FILE variant, not both")),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            setting,
+            "set the value or its _FILE variant, not both",
+        )),
         (Some(value), None) => Ok(Some(Secret::new(value))),
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|text| Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
@@ -215,7 +233,10 @@ fn secret_value(
 /// Reads the generated secret, or creates it (readable by the owner only).
 fn stored_secret(path: &Path) -> Result<Secret, ConfigError> {
     let fail = |e: std::io::Error| {
-        ConfigError::new("IDV_DATA_DIR", format!("cannot keep the JWT secret at {}: {e}", path.display()))
+        ConfigError::new(
+            "IDV_DATA_DIR",
+            format!("cannot keep the JWT secret at {}: {e}", path.display()),
+        )
     };
     if let Ok(text) = std::fs::read_to_string(path) {
         return Ok(Secret::new(text.trim()));
@@ -234,7 +255,11 @@ fn stored_secret(path: &Path) -> Result<Secret, ConfigError> {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }

@@ -5,7 +5,7 @@ pub mod config;
 mod http;
 
 pub use app::{start, RunningServer};
+pub use config::{ConfigError, ServerConfig};
 /// The route table and the OpenAPI document, for tools and tests that check one against the
 /// other.
 pub use http::{OPENAPI, ROUTES};
-pub use config::{ConfigError, ServerConfig};

@@ -4,7 +4,11 @@ use clap::Parser;
 use idv_server::ServerConfig;
 
 #[derive(Parser)]
-#[command(name = "idv-server", version, about = "The idv identity-verification HTTP server")]
+#[command(
+    name = "idv-server",
+    version,
+    about = "The idv identity-verification HTTP server"
+)]
 struct Cli {
     #[command(flatten)]
     config: ServerConfig,

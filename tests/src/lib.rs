@@ -107,10 +107,96 @@ pub fn verification_body(user_id: i64, document_type: &str, document: &str, self
     })
 }
 
-/// A data folder of its own, removed when dropped.
+/// Where the test servers keep their state: the embedded default (SQLite and files in the data
+/// folder), or PostgreSQL and S3 when `IDV_TEST_BACKEND=postgres-s3`.
+///
+/// The PostgreSQL + S3 backend reads `IDV_TEST_POSTGRES_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/postgres`), and the settings `.ci/s3-server start`
+/// exports: `IDV_TEST_S3_ENDPOINT`, `IDV_TEST_S3_BUCKET`, `IDV_S3_SERVER_DIR` and the AWS
+/// credentials. Each data folder then gets its own database and its own prefix in the bucket.
+pub fn remote_backend() -> bool {
+    match std::env::var("IDV_TEST_BACKEND").as_deref() {
+        Ok("postgres-s3") => true,
+        Ok("embedded") | Err(_) => false,
+        Ok(other) => panic!("IDV_TEST_BACKEND={other:?}: use embedded or postgres-s3"),
+    }
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: start the test S3 server with `eval \"$(.ci/s3-server start)\"`")
+    })
+}
+
+/// A database and a bucket prefix of their own, dropped with the data folder.
+#[derive(Debug)]
+struct Remote {
+    admin_url: String,
+    database: String,
+    bucket: String,
+    prefix: String,
+    endpoint: String,
+    /// s3s-fs keeps each object as a file under `<data dir>/<bucket>/<key>`.
+    s3_data_dir: PathBuf,
+}
+
+fn psql(url: &str, sql: &str) {
+    let output = std::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Remote {
+    fn new(unique: &str) -> Self {
+        let admin_url = std::env::var("IDV_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let database = format!("idv_test_{}", unique.replace('-', "_"));
+        psql(&admin_url, &format!("CREATE DATABASE {database}"));
+        Self {
+            admin_url,
+            database,
+            bucket: required_env("IDV_TEST_S3_BUCKET"),
+            prefix: format!("idv-tests/{unique}"),
+            endpoint: required_env("IDV_TEST_S3_ENDPOINT"),
+            s3_data_dir: PathBuf::from(required_env("IDV_S3_SERVER_DIR")).join("data"),
+        }
+    }
+
+    fn database_url(&self) -> String {
+        let base = self
+            .admin_url
+            .rsplit_once('/')
+            .map_or(self.admin_url.as_str(), |(base, _)| base);
+        format!("{base}/{}", self.database)
+    }
+
+    fn objects_dir(&self) -> PathBuf {
+        self.s3_data_dir.join(&self.bucket).join(&self.prefix)
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+        );
+        let _ = std::fs::remove_dir_all(self.objects_dir());
+    }
+}
+
+/// A data folder of its own (with its own database and bucket prefix on the PostgreSQL + S3
+/// backend), removed when dropped.
 #[derive(Debug)]
 pub struct DataDir {
     path: PathBuf,
+    remote: Option<Remote>,
 }
 
 impl DataDir {
@@ -120,14 +206,17 @@ impl DataDir {
             let nanos = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_nanos());
-            let name = format!(
-                "idv-tests-{}-{}-{nanos}",
+            let unique = format!(
+                "{}-{}-{nanos}",
                 std::process::id(),
                 NEXT.fetch_add(1, Ordering::Relaxed)
             );
-            let path = std::env::temp_dir().join(name);
+            let path = std::env::temp_dir().join(format!("idv-tests-{unique}"));
             match std::fs::create_dir(&path) {
-                Ok(()) => return Self { path },
+                Ok(()) => {
+                    let remote = remote_backend().then(|| Remote::new(&unique));
+                    return Self { path, remote };
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => panic!("cannot create {}: {e}", path.display()),
             }
@@ -136,6 +225,14 @@ impl DataDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The folder that holds the images of verifications, one sub-folder each.
+    pub fn verification_images(&self) -> PathBuf {
+        match &self.remote {
+            Some(remote) => remote.objects_dir().join("verifications"),
+            None => self.path.join("blobs").join("verifications"),
+        }
     }
 }
 
@@ -152,13 +249,23 @@ impl Drop for DataDir {
 }
 
 /// The configuration of a test server on `data_dir`, built field by field (no environment).
-pub fn test_config(data_dir: &Path) -> ServerConfig {
+pub fn test_config(data_dir: &DataDir) -> ServerConfig {
+    let (database_url, blob_url, s3_endpoint) = match &data_dir.remote {
+        Some(remote) => (
+            Some(remote.database_url()),
+            Some(format!("s3://{}/{}", remote.bucket, remote.prefix)),
+            Some(remote.endpoint.clone()),
+        ),
+        None => (None, None, None),
+    };
     ServerConfig {
         addr: "127.0.0.1:0".parse().expect("a valid address"),
         store: StoreConfig {
-            data_dir: data_dir.to_path_buf(),
-            database_url: None,
-            blob_url: None,
+            data_dir: data_dir.path().to_path_buf(),
+            database_url,
+            blob_url,
+            s3_endpoint,
+            s3_force_path_style: true,
         },
         scoring: ScoringConfig {
             model_dir: None,
@@ -296,7 +403,7 @@ impl TestApp {
 
     /// A server on `dir` (e.g. one returned by [`TestApp::shutdown`]).
     pub async fn spawn_in(dir: DataDir, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
-        let mut config = test_config(dir.path());
+        let mut config = test_config(&dir);
         tweak(&mut config);
         let server = idv_server::start(config, Some(scorer()))
             .await
@@ -523,12 +630,19 @@ impl TestApp {
             .expect("a total count")
     }
 
-    /// The image folders of verifications under `<data dir>/blobs/verifications/`.
+    /// The image folders of verifications in the blob store that hold at least one image.
+    /// (The S3 test server keeps each object as a file and leaves empty folders behind when
+    /// objects are deleted, so an empty folder counts as gone.)
     pub fn blob_dirs(&self) -> BTreeSet<PathBuf> {
-        let root = self.data_dir().join("blobs").join("verifications");
+        let root = self
+            .dir
+            .as_ref()
+            .expect("the data folder is kept until drop")
+            .verification_images();
         match std::fs::read_dir(&root) {
             Ok(entries) => entries
                 .map(|e| e.expect("a directory entry").path())
+                .filter(|path| holds_a_file(path))
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
             Err(e) => panic!("{}: {e}", root.display()),
@@ -568,6 +682,16 @@ impl Drop for TestApp {
                 tokio::task::block_in_place(|| handle.block_on(server.shutdown()));
             }
         }
+    }
+}
+
+/// Whether `path` is a file or a folder with a file somewhere below it.
+pub fn holds_a_file(path: &Path) -> bool {
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .any(|e| holds_a_file(&e.path())),
+        Err(_) => path.is_file(),
     }
 }
 

@@ -450,7 +450,7 @@ async fn deleting_a_user_removes_their_verifications_and_images() {
     .await
     .expect_error(404, "not_found", None);
     assert!(
-        !gone_folder.exists(),
+        !idv_tests::holds_a_file(&gone_folder),
         "{} was not removed",
         gone_folder.display()
     );

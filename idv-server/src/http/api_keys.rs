@@ -61,10 +61,16 @@ struct UpdateKey {
 
 fn parse_expiry(text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     text.map(|text| {
-        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_timestamp", "expires_at must be an RFC 3339 timestamp")
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_timestamp",
+                    "expires_at must be an RFC 3339 timestamp",
+                )
                 .with_field("expires_at")
-        })
+            })
     })
     .transpose()
 }
@@ -78,19 +84,28 @@ pub async fn create(state: &State, req: &Req) -> Handled {
         expires_at: parse_expiry(body.expires_at.as_deref())?,
     };
     let created = state.idv.create_api_key(&caller, request).await?;
-    let view = CreatedKeyView { key: created.record.into(), secret: created.key.expose() };
+    let view = CreatedKeyView {
+        key: created.record.into(),
+        secret: created.key.expose(),
+    };
     Ok(json(StatusCode::CREATED, &view))
 }
 
 pub async fn list(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
-    let page = state.idv.list_api_keys(&caller, req.query()?.page()?).await?;
+    let page = state
+        .idv
+        .list_api_keys(&caller, req.query()?.page()?)
+        .await?;
     Ok(json(StatusCode::OK, &PageView::new(page, KeyView::from)))
 }
 
 pub async fn get(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
-    let key = state.idv.get_api_key(&caller, req.id(0, "api_key_id")?).await?;
+    let key = state
+        .idv
+        .get_api_key(&caller, req.id(0, "api_key_id")?)
+        .await?;
     Ok(json(StatusCode::OK, &KeyView::from(key)))
 }
 
@@ -99,16 +114,32 @@ pub async fn update(state: &State, req: &Req) -> Handled {
     let id = req.id(0, "api_key_id")?;
     let body: UpdateKey = req.json()?;
     if body.name.is_none() && body.permissions.is_none() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "required", "give name, permissions or both")
-            .with_field("body"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "required",
+            "give name, permissions or both",
+        )
+        .with_field("body"));
     }
-    let request = KeyRequest { name: body.name, permissions: body.permissions, expires_at: None };
+    let request = KeyRequest {
+        name: body.name,
+        permissions: body.permissions,
+        expires_at: None,
+    };
     let key = state.idv.update_api_key(&caller, id, request).await?;
     Ok(json(StatusCode::OK, &KeyView::from(key)))
 }
 
 pub async fn delete(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
-    state.idv.revoke_api_key(&caller, req.id(0, "api_key_id")?).await?;
-    Ok(json(StatusCode::OK, &Message { message: "API key revoked successfully" }))
+    state
+        .idv
+        .revoke_api_key(&caller, req.id(0, "api_key_id")?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Message {
+            message: "API key revoked successfully",
+        },
+    ))
 }

@@ -20,7 +20,11 @@ fn too_large(limit: u64) -> ApiError {
 
 /// Whether the request declares a JSON body (`application/json`, any case, any parameters).
 fn is_json(parts: &Parts) -> bool {
-    let Some(value) = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or_default().trim();
@@ -47,8 +51,17 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     match Limited::new(body, limit_usize).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(limit)),
-        Err(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "body_unreadable", "the request body could not be read")),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large(limit))
+        }
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body_unreadable",
+            "the request body could not be read",
+        )),
     }
 }
 
@@ -59,8 +72,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "the body must be a JSON object")
-            .with_field("body"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_type",
+            "the body must be a JSON object",
+        )
+        .with_field("body"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
@@ -73,7 +90,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn malformed() -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body is not valid JSON")
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+        "the request body is not valid JSON",
+    )
 }
 
 fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -85,7 +106,9 @@ fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError
     // serde names unknown, duplicate and missing fields in backticks; the path names the
     // field whose value had the wrong type.
     let named = backticked(&message).filter(|_| {
-        ["unknown field", "duplicate field", "missing field"].iter().any(|p| message.starts_with(p))
+        ["unknown field", "duplicate field", "missing field"]
+            .iter()
+            .any(|p| message.starts_with(p))
     });
     let path = error.path().to_string();
     let field = match named {
@@ -104,7 +127,11 @@ fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError
     } else {
         "invalid_type"
     };
-    let message = message.split(" at line ").next().unwrap_or_default().to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
 }
 
@@ -134,13 +161,25 @@ mod tests {
     #[test]
     fn names_unknown_duplicate_missing_and_mistyped_fields() {
         let unknown = error_of(r#"{"email":"a","is_admin":true}"#);
-        assert_eq!((unknown.status, unknown.field.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("is_admin")));
+        assert_eq!(
+            (unknown.status, unknown.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("is_admin"))
+        );
         let duplicate = error_of(r#"{"email":"a","email":"b"}"#);
-        assert_eq!((duplicate.code, duplicate.field.as_deref()), ("duplicate_field", Some("email")));
+        assert_eq!(
+            (duplicate.code, duplicate.field.as_deref()),
+            ("duplicate_field", Some("email"))
+        );
         let missing = error_of(r#"{}"#);
-        assert_eq!((missing.code, missing.field.as_deref()), ("required", Some("email")));
+        assert_eq!(
+            (missing.code, missing.field.as_deref()),
+            ("required", Some("email"))
+        );
         let mistyped = error_of(r#"{"email":"a","age":"x"}"#);
-        assert_eq!((mistyped.code, mistyped.field.as_deref()), ("invalid_type", Some("age")));
+        assert_eq!(
+            (mistyped.code, mistyped.field.as_deref()),
+            ("invalid_type", Some("age"))
+        );
     }
 
     #[test]
@@ -153,6 +192,9 @@ mod tests {
     #[test]
     fn a_non_object_body_is_unprocessable() {
         let e = error_of("[1,2]");
-        assert_eq!((e.status, e.field.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")));
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("body"))
+        );
     }
 }

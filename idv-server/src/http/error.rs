@@ -37,8 +37,20 @@ struct Detail<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, bad_credential: false, allow: None, retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            bad_credential: false,
+            allow: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
@@ -47,7 +59,10 @@ impl ApiError {
     }
 
     /// 400 for a malformed parameter, naming it.
-    pub fn bad_parameter(field: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_parameter(
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
     }
 
@@ -57,19 +72,30 @@ impl ApiError {
         } else {
             "an access token is required"
         };
-        Self { bad_credential, ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message) }
+        Self {
+            bad_credential,
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        }
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let body = Body {
-            error: Detail { code: self.code, message: &self.message, field: self.field.as_deref() },
+            error: Detail {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
         };
         let json = serde_json::to_vec(&body).expect("error bodies always serialise");
         let mut response = Response::new(Full::new(Bytes::from(json)));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(allow) = self.allow.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+        if let Some(allow) = self
+            .allow
+            .as_deref()
+            .and_then(|a| HeaderValue::from_str(a).ok())
+        {
             headers.insert(ALLOW, allow);
         }
         if let Some(seconds) = self.retry_after {
@@ -90,15 +116,21 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
-            Error::NotFound { what } => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
-            }
-            Error::Conflict { field, code, message } => {
-                Self::new(StatusCode::CONFLICT, code, message).with_field(field)
-            }
-            Error::Invalid { field, code, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
-            }
+            Error::NotFound { what } => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            Error::Conflict {
+                field,
+                code,
+                message,
+            } => Self::new(StatusCode::CONFLICT, code, message).with_field(field),
+            Error::Invalid {
+                field,
+                code,
+                message,
+            } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
             Error::Unauthorized => Self::unauthorized(true),
             Error::Forbidden => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
@@ -107,21 +139,37 @@ impl From<Error> for ApiError {
                 let seconds = retry_after.as_secs().max(1);
                 Self {
                     retry_after: Some(seconds),
-                    ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "too many attempts; try again later")
+                    ..Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_attempts",
+                        "too many attempts; try again later",
+                    )
                 }
             }
             Error::Unavailable(detail) => {
                 tracing::error!(error = %detail, "backing service unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again shortly",
+                )
             }
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an unexpected error occurred")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "an unexpected error occurred",
+                )
             }
             // The core error is non-exhaustive; anything new is treated as ours to fix.
             other => {
                 tracing::error!(error = %other, "unmapped error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an unexpected error occurred")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "an unexpected error occurred",
+                )
             }
         }
     }

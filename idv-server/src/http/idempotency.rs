@@ -46,10 +46,16 @@ where
     };
     let path = req.parts.uri.path_and_query().map_or("", |p| p.as_str());
     let print = fingerprint(req.parts.method.as_str(), path, &req.body);
-    match state.idv.begin_idempotent(&scope, key, &print).await.map_err(|e| match e {
-        idv_core::Error::Invalid { message, .. } => ApiError::bad_parameter("Idempotency-Key", message),
-        other => other.into(),
-    })? {
+    match state
+        .idv
+        .begin_idempotent(&scope, key, &print)
+        .await
+        .map_err(|e| match e {
+            idv_core::Error::Invalid { message, .. } => {
+                ApiError::bad_parameter("Idempotency-Key", message)
+            }
+            other => other.into(),
+        })? {
         Begin::Proceed => {}
         Begin::Replay(stored) => return Ok(replay(stored)),
         Begin::Mismatch => {
@@ -72,16 +78,31 @@ where
 
     let response = handler(req).await.unwrap_or_else(ApiError::into_response);
     let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::UNAUTHORIZED {
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::UNAUTHORIZED
+    {
         if let Err(e) = state.idv.abandon_idempotent(&scope, key).await {
             tracing::warn!(error = %e, "could not release an idempotency key");
         }
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let location = parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let stored = StoredResponse { status: status.as_u16(), body: bytes.to_vec(), location };
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let location = parts
+        .headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        body: bytes.to_vec(),
+        location,
+    };
     if let Err(e) = state.idv.finish_idempotent(&scope, key, stored).await {
         tracing::warn!(error = %e, "could not keep an idempotent response");
     }

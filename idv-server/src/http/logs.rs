@@ -31,12 +31,19 @@ impl From<LogEntry> for LogView {
     }
 }
 
-fn bound(query: &Query, name: &'static str, end: RangeEnd) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+fn bound(
+    query: &Query,
+    name: &'static str,
+    end: RangeEnd,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     query
         .get(name)
         .map(|text| {
             parse_range_bound(text, end).ok_or_else(|| {
-                ApiError::bad_parameter(name, format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"))
+                ApiError::bad_parameter(
+                    name,
+                    format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"),
+                )
             })
         })
         .transpose()
@@ -54,7 +61,9 @@ fn filter(query: &Query) -> Result<LogFilter, ApiError> {
     let level = query
         .get("level")
         .map(|text| {
-            Level::parse(text).ok_or_else(|| ApiError::bad_parameter("level", "level must be one of info, warn, error"))
+            Level::parse(text).ok_or_else(|| {
+                ApiError::bad_parameter("level", "level must be one of info, warn, error")
+            })
         })
         .transpose()?;
     Ok(LogFilter { from, to, level })

@@ -30,8 +30,8 @@ use serde::Serialize;
 use tracing::Instrument;
 
 pub use error::ApiError;
-pub use routes::ROUTES;
 use routes::Route;
+pub use routes::ROUTES;
 
 use query::Query;
 
@@ -79,12 +79,18 @@ pub async fn handle(
     let span = tracing::info_span!("request", %request_id, method = %request.method(), path = request.uri().path());
     async move {
         let started = Instant::now();
-        let mut response = serve(&state, request, peer).await.unwrap_or_else(ApiError::into_response);
+        let mut response = serve(&state, request, peer)
+            .await
+            .unwrap_or_else(ApiError::into_response);
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        tracing::info!(status = response.status().as_u16(), elapsed_ms, "request served");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms,
+            "request served"
+        );
         Ok(response)
     }
     .instrument(span)
@@ -104,14 +110,19 @@ async fn serve(state: &State, request: Request<Incoming>, peer: Option<SocketAdd
     let mut response = result.unwrap_or_else(ApiError::into_response);
     if declares_body && !body_read {
         // The unread body is still on the wire: the connection cannot carry another request.
-        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(response)
 }
 
 fn declares_body(request: &Request<Incoming>) -> bool {
     let headers = request.headers();
-    let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     headers.contains_key(TRANSFER_ENCODING) || length.is_some_and(|n| n > 0)
 }
 
@@ -131,7 +142,12 @@ async fn route_and_dispatch(
     } else {
         Bytes::new()
     };
-    let req = Req { parts, body, params, peer };
+    let req = Req {
+        parts,
+        body,
+        params,
+        peer,
+    };
     if req.parts.method == Method::POST {
         idempotency::serve(state, &req, |req| dispatch(state, route, req)).await
     } else {
@@ -169,7 +185,9 @@ pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 fn openapi() -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -181,7 +199,10 @@ struct Health {
 
 impl Health {
     fn ok() -> Self {
-        Self { status: "ok", version: env!("CARGO_PKG_VERSION") }
+        Self {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+        }
     }
 }
 
@@ -191,7 +212,9 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
         Ok(bytes) => {
             let mut response = Response::new(Full::new(Bytes::from(bytes)));
             *response.status_mut() = status;
-            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         Err(e) => ApiError::from(idv_core::Error::internal(e)).into_response(),
@@ -206,7 +229,10 @@ enum Credential<'a> {
 
 fn credential(parts: &Parts) -> Result<Option<Credential<'_>>, ApiError> {
     if let Some(value) = parts.headers.get("x-api-key") {
-        let key = value.to_str().map_err(|_| ApiError::unauthorized(true))?.trim();
+        let key = value
+            .to_str()
+            .map_err(|_| ApiError::unauthorized(true))?
+            .trim();
         return Ok(Some(Credential::ApiKey(key)));
     }
     let Some(header) = parts.headers.get(AUTHORIZATION) else {

@@ -16,7 +16,10 @@ impl Query {
         let mut params = HashMap::new();
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             if params.insert(key.to_string(), value.to_string()).is_some() {
-                return Err(ApiError::bad_parameter(key.into_owned(), "this parameter is given more than once"));
+                return Err(ApiError::bad_parameter(
+                    key.into_owned(),
+                    "this parameter is given more than once",
+                ));
             }
         }
         Ok(Self { params })
@@ -39,7 +42,12 @@ impl Query {
         let Some(text) = self.get(name) else {
             return Ok(None);
         };
-        let out_of_range = || ApiError::bad_parameter(name, format!("{name} must be an integer from {min} to {max}"));
+        let out_of_range = || {
+            ApiError::bad_parameter(
+                name,
+                format!("{name} must be an integer from {min} to {max}"),
+            )
+        };
         let value: i128 = text.trim().parse().map_err(|_| out_of_range())?;
         if value < i128::from(min) || value > i128::from(max) {
             return Err(out_of_range());
@@ -66,7 +74,10 @@ impl Query {
 pub fn parse_id(segment: &str, name: &'static str) -> Result<i64, ApiError> {
     match segment.parse::<i64>() {
         Ok(id) if id > 0 && segment.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
-        _ => Err(ApiError::bad_parameter(name, format!("{name} must be a positive integer"))),
+        _ => Err(ApiError::bad_parameter(
+            name,
+            format!("{name} must be a positive integer"),
+        )),
     }
 }
 
@@ -80,14 +91,36 @@ mod tests {
 
     #[test]
     fn pages_default_and_accept_the_documented_range() {
-        assert_eq!(page("").unwrap(), PageRequest { page: 1, per_page: 10 });
-        assert_eq!(page("page=3&per_page=100").unwrap(), PageRequest { page: 3, per_page: 100 });
+        assert_eq!(
+            page("").unwrap(),
+            PageRequest {
+                page: 1,
+                per_page: 10
+            }
+        );
+        assert_eq!(
+            page("page=3&per_page=100").unwrap(),
+            PageRequest {
+                page: 3,
+                per_page: 100
+            }
+        );
     }
 
     #[test]
     fn refuses_pages_out_of_range_or_not_numbers() {
-        for bad in ["per_page=0", "per_page=-5", "per_page=abc", "per_page=101", "per_page=2147483648",
-                    "page=0", "page=-1", "page=99999999999", "page=1&page=2", "per_page=1e3"] {
+        for bad in [
+            "per_page=0",
+            "per_page=-5",
+            "per_page=abc",
+            "per_page=101",
+            "per_page=2147483648",
+            "page=0",
+            "page=-1",
+            "page=99999999999",
+            "page=1&page=2",
+            "per_page=1e3",
+        ] {
             let e = page(bad).unwrap_err();
             assert_eq!(e.status, hyper::StatusCode::BAD_REQUEST, "{bad}");
             assert!(e.field.is_some());

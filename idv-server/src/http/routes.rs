@@ -39,12 +39,28 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/users/{user_id}", Route::GetUser),
     ("PUT", "/v1/users/{user_id}", Route::UpdateUser),
     ("DELETE", "/v1/users/{user_id}", Route::DeleteUser),
-    ("GET", "/v1/users/{user_id}/verifications", Route::UserVerifications),
+    (
+        "GET",
+        "/v1/users/{user_id}/verifications",
+        Route::UserVerifications,
+    ),
     ("POST", "/v1/verifications", Route::CreateVerification),
     ("GET", "/v1/verifications", Route::ListVerifications),
-    ("GET", "/v1/verifications/{verification_id}", Route::GetVerification),
-    ("PUT", "/v1/verifications/{verification_id}", Route::ReviewVerification),
-    ("DELETE", "/v1/verifications/{verification_id}", Route::DeleteVerification),
+    (
+        "GET",
+        "/v1/verifications/{verification_id}",
+        Route::GetVerification,
+    ),
+    (
+        "PUT",
+        "/v1/verifications/{verification_id}",
+        Route::ReviewVerification,
+    ),
+    (
+        "DELETE",
+        "/v1/verifications/{verification_id}",
+        Route::DeleteVerification,
+    ),
     ("POST", "/v1/api-keys", Route::CreateKey),
     ("GET", "/v1/api-keys", Route::ListKeys),
     ("GET", "/v1/api-keys/{api_key_id}", Route::GetKey),
@@ -70,7 +86,11 @@ fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
 
 /// The operation for a request, or 404 (no such path) / 405 (path exists, method does not).
 pub fn resolve(method: &Method, path: &str) -> Result<(Route, Vec<String>), ApiError> {
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
     let mut allowed = Vec::new();
     for (route_method, pattern, route) in ROUTES {
         let Some(params) = matches(pattern, path) else {
@@ -82,12 +102,20 @@ pub fn resolve(method: &Method, path: &str) -> Result<(Route, Vec<String>), ApiE
         allowed.push(*route_method);
     }
     if allowed.is_empty() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such route",
+        ));
     }
     let allow = allowed.join(", ");
     Err(ApiError {
         allow: Some(allow.clone()),
-        ..ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("allowed methods: {allow}"))
+        ..ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("allowed methods: {allow}"),
+        )
     })
 }
 
@@ -98,10 +126,22 @@ mod tests {
     #[test]
     fn resolves_parameters_and_refuses_other_methods() {
         let (route, params) = resolve(&Method::GET, "/v1/users/7/verifications").unwrap();
-        assert_eq!((route, params), (Route::UserVerifications, vec!["7".to_string()]));
+        assert_eq!(
+            (route, params),
+            (Route::UserVerifications, vec!["7".to_string()])
+        );
         let e = resolve(&Method::PATCH, "/v1/users/7").unwrap_err();
-        assert_eq!((e.status, e.allow.as_deref()), (StatusCode::METHOD_NOT_ALLOWED, Some("GET, PUT, DELETE")));
-        assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err().status, StatusCode::NOT_FOUND);
-        assert_eq!(resolve(&Method::GET, "/v1/users/").unwrap().0, Route::ListUsers);
+        assert_eq!(
+            (e.status, e.allow.as_deref()),
+            (StatusCode::METHOD_NOT_ALLOWED, Some("GET, PUT, DELETE"))
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/v1/nothing").unwrap_err().status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/v1/users/").unwrap().0,
+            Route::ListUsers
+        );
     }
 }

@@ -25,14 +25,18 @@ struct LoginResponse<'a> {
 pub async fn login(state: &State, req: &Req) -> Handled {
     let login: LoginRequest = req.json()?;
     let client = req.peer.map(|peer| peer.ip());
-    let issued = state.idv.login(&login.email, &login.password, client).await.map_err(|e| match e {
-        idv_core::Error::Unauthorized => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "the e-mail address or password is wrong",
-        ),
-        other => other.into(),
-    })?;
+    let issued = state
+        .idv
+        .login(&login.email, &login.password, client)
+        .await
+        .map_err(|e| match e {
+            idv_core::Error::Unauthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "the e-mail address or password is wrong",
+            ),
+            other => other.into(),
+        })?;
     let response = LoginResponse {
         access_token: issued.access_token.expose(),
         token_type: "Bearer",
@@ -55,7 +59,11 @@ pub async fn create(state: &State, req: &Req) -> Handled {
         authenticate(state, req).await?.require(Permission::Write)?;
     }
     let new: CreateUser = req.json()?;
-    let registration = Registration { email: new.email, password: new.password, full_name: new.full_name };
+    let registration = Registration {
+        email: new.email,
+        password: new.password,
+        full_name: new.full_name,
+    };
     let user = state.idv.register(registration).await?;
     Ok(json(StatusCode::CREATED, &UserView::from(user)))
 }
@@ -94,7 +102,11 @@ pub async fn update(state: &State, req: &Req) -> Handled {
         )
         .with_field("body"));
     }
-    let update = ProfileUpdate { email: changes.email, full_name: changes.full_name, password: changes.password };
+    let update = ProfileUpdate {
+        email: changes.email,
+        full_name: changes.full_name,
+        password: changes.password,
+    };
     let user = state.idv.update_user(&caller, id, update).await?;
     Ok(json(StatusCode::OK, &UserView::from(user)))
 }
@@ -103,5 +115,10 @@ pub async fn delete(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
     let id = req.id(0, "user_id")?;
     state.idv.delete_user(&caller, id).await?;
-    Ok(json(StatusCode::OK, &Message { message: "User deleted successfully" }))
+    Ok(json(
+        StatusCode::OK,
+        &Message {
+            message: "User deleted successfully",
+        },
+    ))
 }

@@ -36,8 +36,12 @@ pub async fn create(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
     let new: CreateVerification = req.json()?;
     if new.user_id <= 0 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_id", "user_id must be a positive integer")
-            .with_field("user_id"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            "user_id must be a positive integer",
+        )
+        .with_field("user_id"));
     }
     let submission = Submission {
         user_id: new.user_id,
@@ -62,17 +66,32 @@ pub async fn create(state: &State, req: &Req) -> Handled {
 pub async fn list(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
     let query = req.query()?;
-    let filter = VerificationFilter { user_id: None, status: query.status()? };
-    let page = state.idv.list_verifications(&caller, filter, query.page()?).await?;
-    Ok(json(StatusCode::OK, &PageView::new(page, |v| VerificationSummary::from(&v))))
+    let filter = VerificationFilter {
+        user_id: None,
+        status: query.status()?,
+    };
+    let page = state
+        .idv
+        .list_verifications(&caller, filter, query.page()?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &PageView::new(page, |v| VerificationSummary::from(&v)),
+    ))
 }
 
 pub async fn list_for_user(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
     let user_id = req.id(0, "user_id")?;
     let query = req.query()?;
-    let page = state.idv.list_user_verifications(&caller, user_id, query.page()?).await?;
-    Ok(json(StatusCode::OK, &PageView::new(page, |v| VerificationSummary::from(&v))))
+    let page = state
+        .idv
+        .list_user_verifications(&caller, user_id, query.page()?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &PageView::new(page, |v| VerificationSummary::from(&v)),
+    ))
 }
 
 pub async fn get(state: &State, req: &Req) -> Handled {
@@ -115,7 +134,17 @@ pub async fn review(state: &State, req: &Req) -> Handled {
             .with_field("status"))
         }
     };
-    let verification = state.idv.review(&caller, id, Review { status, note: review.note }).await?;
+    let verification = state
+        .idv
+        .review(
+            &caller,
+            id,
+            Review {
+                status,
+                note: review.note,
+            },
+        )
+        .await?;
     Ok(json(StatusCode::OK, &VerificationView::from(verification)))
 }
 
@@ -123,5 +152,10 @@ pub async fn delete(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
     let id = req.id(0, "verification_id")?;
     state.idv.delete_verification(&caller, id).await?;
-    Ok(json(StatusCode::OK, &Message { message: "Verification request deleted successfully" }))
+    Ok(json(
+        StatusCode::OK,
+        &Message {
+            message: "Verification request deleted successfully",
+        },
+    ))
 }

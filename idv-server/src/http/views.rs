@@ -64,7 +64,10 @@ pub struct VerificationView {
 
 impl From<Verification> for VerificationView {
     fn from(v: Verification) -> Self {
-        Self { summary: VerificationSummary::from(&v), result: v.result }
+        Self {
+            summary: VerificationSummary::from(&v),
+            result: v.result,
+        }
     }
 }
 
@@ -95,7 +98,10 @@ pub fn meta<T>(page: &Page<T>) -> Meta {
 impl<T> PageView<T> {
     pub fn new<D>(page: Page<D>, view: impl FnMut(D) -> T) -> Self {
         let meta = meta(&page);
-        Self { data: page.items.into_iter().map(view).collect(), meta }
+        Self {
+            data: page.items.into_iter().map(view).collect(),
+            meta,
+        }
     }
 }
 
