@@ -14,11 +14,12 @@ use idv_core::domain::{
     NewUser, NewVerification, Page, PageRequest, Status, User, UserChanges, UserId, Verification,
     VerificationFilter, VerificationId, VerificationResult,
 };
+use idv_core::events::{verification_event, Event, EventFacts, EventKind, NewEvent};
 use idv_core::idempotency::{Begin, StoredResponse};
 use idv_core::logs::{LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
-    email_key, ApiKeyStore, BlobStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
-    VerificationStore,
+    email_key, ApiKeyStore, BlobStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore,
+    UserStore, VerificationStore,
 };
 use idv_core::{Error, Result};
 
@@ -42,6 +43,7 @@ struct State {
     idempotency: HashMap<(String, String), IdempotencyRecord>,
     next_key: i64,
     next_log: i64,
+    events: Vec<Event>,
     users: BTreeMap<UserId, User>,
     verifications: BTreeMap<VerificationId, Verification>,
     jobs: BTreeMap<VerificationId, QueuedJob>,
@@ -54,6 +56,25 @@ struct State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+}
+
+impl State {
+    /// Appends an event under the same lock as the change it describes.
+    fn push_event(&mut self, new: NewEvent) -> Event {
+        let event = Event {
+            id: self.events.len() as i64 + 1,
+            kind: new.kind,
+            facts: new.facts,
+            created_at: new.created_at,
+        };
+        self.events.push(event.clone());
+        event
+    }
+
+    fn push_status_event(&mut self, kind: EventKind, v: &Verification) {
+        let event = verification_event(kind, v.id, v.user_id, v.status, v.created_at, v.updated_at);
+        self.push_event(event);
+    }
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -192,6 +213,16 @@ impl UserStore for MemoryStore {
                 prefixes.push(v.blob_prefix);
             }
         }
+        let facts = EventFacts {
+            user_id: Some(id),
+            ..EventFacts::default()
+        };
+        let created_at = idv_core::domain::now();
+        state.push_event(NewEvent {
+            kind: EventKind::UserDeleted,
+            facts,
+            created_at,
+        });
         Ok(prefixes)
     }
 
@@ -231,6 +262,7 @@ impl VerificationStore for MemoryStore {
                 claim: None,
             },
         );
+        state.push_status_event(EventKind::VerificationCreated, &verification);
         Ok(verification)
     }
 
@@ -273,6 +305,7 @@ impl VerificationStore for MemoryStore {
         verification.updated_at = idv_core::domain::now();
         let updated = verification.clone();
         state.jobs.remove(&id);
+        state.push_status_event(EventKind::VerificationStatusChanged, &updated);
         Ok(updated)
     }
 
@@ -335,6 +368,8 @@ impl JobQueue for MemoryStore {
         v.status = status;
         v.result = Some(result.clone());
         v.updated_at = idv_core::domain::now();
+        let decided = v.clone();
+        state.push_status_event(EventKind::VerificationStatusChanged, &decided);
         Ok(true)
     }
 }
@@ -409,11 +444,23 @@ impl ApiKeyStore for MemoryStore {
     }
 
     async fn delete_api_key(&self, id: i64) -> Result<()> {
-        self.state()
+        let mut state = self.state();
+        let key = state
             .api_keys
             .remove(&id)
-            .map(|_| ())
-            .ok_or(Error::NotFound { what: API_KEY })
+            .ok_or(Error::NotFound { what: API_KEY })?;
+        let facts = EventFacts {
+            api_key_id: Some(id),
+            user_id: Some(key.owner_id),
+            ..EventFacts::default()
+        };
+        let created_at = idv_core::domain::now();
+        state.push_event(NewEvent {
+            kind: EventKind::ApiKeyRevoked,
+            facts,
+            created_at,
+        });
+        Ok(())
     }
 }
 
@@ -514,6 +561,42 @@ impl IdempotencyStore for MemoryStore {
         let count = state.idempotency.len();
         state.idempotency.retain(|_, r| r.created_at >= before);
         Ok((count - state.idempotency.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn append_event(&self, event: NewEvent) -> Result<Event> {
+        Ok(self.state().push_event(event))
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let state = self.state();
+        let start = usize::try_from(after.max(0))
+            .unwrap_or(usize::MAX)
+            .min(state.events.len());
+        Ok(state.events[start..]
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn count_events(
+        &self,
+        kind: EventKind,
+        user_id: UserId,
+        status: Option<Status>,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let state = self.state();
+        let count = state
+            .events
+            .iter()
+            .filter(|e| e.kind == kind && e.facts.user_id == Some(user_id) && e.created_at >= since)
+            .filter(|e| status.is_none_or(|s| e.facts.status == Some(s)))
+            .count();
+        Ok(count as u64)
     }
 }
 

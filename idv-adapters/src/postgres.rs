@@ -19,10 +19,12 @@ use idv_core::domain::{
     now, DocumentType, NewUser, NewVerification, Page, PageRequest, Role, Status, User,
     UserChanges, UserId, Verification, VerificationFilter, VerificationId, VerificationResult,
 };
+use idv_core::events::{verification_event, Event, EventFacts, EventKind, NewEvent, Step};
 use idv_core::idempotency::{Begin, StoredResponse};
-use idv_core::logs::{Event, Level, LogEntry, LogFilter, NewLogEntry};
+use idv_core::logs::{Event as LogEvent, Level, LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
-    email_key, ApiKeyStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore, VerificationStore,
+    email_key, ApiKeyStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
+    VerificationStore,
 };
 use idv_core::{Error, Result};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
@@ -54,7 +56,14 @@ impl<'s> MigrationSource<'s> for Migrations {
             Cow::Borrowed(include_str!("../migrations/postgres/0001_init.sql")),
             false,
         );
-        Box::pin(async move { Ok(vec![init]) })
+        let events = Migration::new(
+            2,
+            Cow::Borrowed("events"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/postgres/0002_events.sql")),
+            false,
+        );
+        Box::pin(async move { Ok(vec![init, events]) })
     }
 }
 
@@ -253,7 +262,7 @@ fn log_from_row(row: &PgRow) -> Result<LogEntry> {
         id: get(row, "id")?,
         timestamp: get(row, "logged_at")?,
         level: parse_stored("level", get(row, "level")?, Level::parse)?,
-        event: parse_stored("event", get(row, "event")?, Event::parse)?,
+        event: parse_stored("event", get(row, "event")?, LogEvent::parse)?,
         message: get(row, "message")?,
         user_id: get(row, "user_id")?,
     })
@@ -352,6 +361,7 @@ impl UserStore for PostgresStore {
 
     async fn delete_user(&self, id: UserId) -> Result<Vec<String>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
         // Locking the user first holds off verifications being added meanwhile (their foreign
         // key check needs a share lock on the user), so every deleted prefix is returned.
         let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
@@ -374,6 +384,16 @@ impl UserStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let facts = EventFacts {
+            user_id: Some(id),
+            ..EventFacts::default()
+        };
+        let event = NewEvent {
+            kind: EventKind::UserDeleted,
+            facts,
+            created_at: now(),
+        };
+        insert_event(&mut tx, &event).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(prefixes)
     }
@@ -399,7 +419,9 @@ impl UserStore for PostgresStore {
 impl VerificationStore for PostgresStore {
     async fn create_verification(&self, new: NewVerification) -> Result<Verification> {
         let created_at = now();
-        // The job goes in with the verification, in one statement, so neither exists alone.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
+        // The job goes in with the verification, so neither exists alone.
         let id: i64 = sqlx::query_scalar(
             "WITH created AS (
                  INSERT INTO verifications
@@ -416,9 +438,20 @@ impl VerificationStore for PostgresStore {
         .bind(&new.blob_prefix)
         .bind(new.has_back)
         .bind(created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
+        let kind = EventKind::VerificationCreated;
+        let event = verification_event(
+            kind,
+            id,
+            new.user_id,
+            Status::Pending,
+            created_at,
+            created_at,
+        );
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await.map_err(map_err)?;
         Ok(Verification {
             id,
             user_id: new.user_id,
@@ -494,17 +527,23 @@ impl VerificationStore for PostgresStore {
              )
              SELECT {VERIFICATION_COLUMNS} FROM decided"
         );
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
         let row = sqlx::query(&sql)
             .bind(status.as_str())
             .bind(result_json(result)?)
             .bind(now())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-        row.as_ref()
-            .map(verification_from_row)
-            .unwrap_or_else(|| Err(verification_not_found()))
+        let Some(row) = row else {
+            return Err(verification_not_found());
+        };
+        let updated = verification_from_row(&row)?;
+        insert_event(&mut tx, &status_changed(&updated)).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(updated)
     }
 
     async fn delete_verification(&self, id: VerificationId) -> Result<Verification> {
@@ -573,23 +612,34 @@ impl JobQueue for PostgresStore {
         // One statement, so one transaction: the verification changes only if the job was
         // still ours to delete. A later claim replaced the token; a deleted verification took
         // the job with it.
-        let completed = sqlx::query(
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
+        let sql = format!(
             "WITH released AS (
                  DELETE FROM jobs WHERE verification_id = $1 AND claim_token = $2
                  RETURNING verification_id
+             ), decided AS (
+                 UPDATE verifications SET status = $3, result = $4::jsonb, updated_at = $5
+                 FROM released WHERE verifications.id = released.verification_id
+                 RETURNING verifications.*
              )
-             UPDATE verifications SET status = $3, result = $4::jsonb, updated_at = $5
-             FROM released WHERE verifications.id = released.verification_id",
-        )
-        .bind(job.verification_id)
-        .bind(&job.claim_token)
-        .bind(status.as_str())
-        .bind(result_json(result)?)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(completed.rows_affected() == 1)
+             SELECT {VERIFICATION_COLUMNS} FROM decided"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.verification_id)
+            .bind(&job.claim_token)
+            .bind(status.as_str())
+            .bind(result_json(result)?)
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        insert_event(&mut tx, &status_changed(&verification_from_row(&row)?)).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }
 
@@ -682,14 +732,29 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn delete_api_key(&self, id: i64) -> Result<()> {
-        let deleted = sqlx::query("DELETE FROM api_keys WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        if deleted.rows_affected() == 0 {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
+        let owner: Option<i64> =
+            sqlx::query_scalar("DELETE FROM api_keys WHERE id = $1 RETURNING owner_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let Some(owner) = owner else {
             return Err(key_not_found());
-        }
+        };
+        let facts = EventFacts {
+            api_key_id: Some(id),
+            user_id: Some(owner),
+            ..EventFacts::default()
+        };
+        let event = NewEvent {
+            kind: EventKind::ApiKeyRevoked,
+            facts,
+            created_at: now(),
+        };
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await.map_err(map_err)?;
         Ok(())
     }
 }
@@ -1192,5 +1257,128 @@ mod tests {
             ),
             "{refused:?}"
         );
+    }
+}
+
+/// Key of the advisory lock that orders event writers (see migration 0002).
+const EVENTS_LOCK: i64 = 0x6964_765f_6576_7473;
+
+/// Serialises transactions that write events, so that ids are committed in order.
+async fn lock_events(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENTS_LOCK)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn status_changed(v: &Verification) -> NewEvent {
+    let kind = EventKind::VerificationStatusChanged;
+    verification_event(kind, v.id, v.user_id, v.status, v.created_at, v.updated_at)
+}
+
+/// Writes an event inside the transaction of the change it describes (which holds the lock).
+async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<Event> {
+    let f = &event.facts;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO events (kind, user_id, verification_id, status, step, api_key_id, reason,
+             count, subject_created_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(event.kind.as_str())
+    .bind(f.user_id)
+    .bind(f.verification_id)
+    .bind(f.status.map(Status::as_str))
+    .bind(f.step.map(Step::as_str))
+    .bind(f.api_key_id)
+    .bind(f.reason.as_deref())
+    .bind(f.count)
+    .bind(f.subject_created_at)
+    .bind(event.created_at)
+    .fetch_one(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(Event {
+        id,
+        kind: event.kind,
+        facts: event.facts.clone(),
+        created_at: event.created_at,
+    })
+}
+
+/// Parses an optional stored name with `parse`; an unknown name is an internal error.
+fn parse_name<T>(value: Option<String>, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
+    value
+        .map(|text| parse(&text).ok_or_else(|| Error::internal(format!("stored value {text:?}"))))
+        .transpose()
+}
+
+fn event_from_row(row: &PgRow) -> Result<Event> {
+    let text = |name: &str| row.try_get::<Option<String>, _>(name).map_err(map_err);
+    let facts = EventFacts {
+        user_id: row.try_get("user_id").map_err(map_err)?,
+        verification_id: row.try_get("verification_id").map_err(map_err)?,
+        status: parse_name(text("status")?, Status::parse)?,
+        step: parse_name(text("step")?, Step::parse)?,
+        api_key_id: row.try_get("api_key_id").map_err(map_err)?,
+        reason: text("reason")?,
+        count: row.try_get("count").map_err(map_err)?,
+        subject_created_at: row.try_get("subject_created_at").map_err(map_err)?,
+    };
+    let kind = parse_name(text("kind")?, EventKind::parse)?
+        .ok_or_else(|| Error::internal("stored event without a kind"))?;
+    Ok(Event {
+        id: row.try_get("id").map_err(map_err)?,
+        kind,
+        facts,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn append_event(&self, event: NewEvent) -> Result<Event> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        lock_events(&mut tx).await?;
+        let stored = insert_event(&mut tx, &event).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, user_id, verification_id, status, step, api_key_id, reason, count,
+                 subject_created_at, created_at
+             FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn count_events(
+        &self,
+        kind: EventKind,
+        user_id: UserId,
+        status: Option<Status>,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events
+             WHERE kind = $1 AND user_id = $2 AND ($3::text IS NULL OR status = $3)
+                 AND created_at >= $4",
+        )
+        .bind(kind.as_str())
+        .bind(user_id)
+        .bind(status.map(Status::as_str))
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(count as u64)
     }
 }

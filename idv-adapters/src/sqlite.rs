@@ -17,17 +17,19 @@ use idv_core::domain::{
     now, DocumentType, NewUser, NewVerification, Page, PageRequest, Role, Status, User,
     UserChanges, UserId, Verification, VerificationFilter, VerificationId, VerificationResult,
 };
+use idv_core::events::{verification_event, Event, EventFacts, EventKind, NewEvent, Step};
 use idv_core::idempotency::{Begin, StoredResponse};
-use idv_core::logs::{Event, Level, LogEntry, LogFilter, NewLogEntry};
+use idv_core::logs::{Event as LogEvent, Level, LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
-    email_key, ApiKeyStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore, VerificationStore,
+    email_key, ApiKeyStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
+    VerificationStore,
 };
 use idv_core::{Error, Result};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 /// The schema, embedded so that the binary needs no files beside it.
 #[derive(Debug)]
@@ -54,7 +56,14 @@ impl<'s> MigrationSource<'s> for Migrations {
             )),
             false,
         );
-        Box::pin(async move { Ok(vec![init, keys]) })
+        let events = Migration::new(
+            3,
+            Cow::Borrowed("events"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/sqlite/0003_events.sql")),
+            false,
+        );
+        Box::pin(async move { Ok(vec![init, keys, events]) })
     }
 }
 
@@ -261,6 +270,16 @@ impl UserStore for SqliteStore {
         if deleted.rows_affected() == 0 {
             return Err(Error::NotFound { what: "user" });
         }
+        let facts = EventFacts {
+            user_id: Some(id),
+            ..EventFacts::default()
+        };
+        let event = NewEvent {
+            kind: EventKind::UserDeleted,
+            facts,
+            created_at: now(),
+        };
+        insert_event(&mut tx, &event).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(prefixes)
     }
@@ -309,6 +328,15 @@ impl VerificationStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let event = verification_event(
+            EventKind::VerificationCreated,
+            id,
+            new.user_id,
+            Status::Pending,
+            created_at,
+            created_at,
+        );
+        insert_event(&mut tx, &event).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Verification {
             id,
@@ -404,8 +432,10 @@ impl VerificationStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let updated = verification_from_row(&row)?;
+        insert_event(&mut tx, &status_changed(&updated)).await?;
         tx.commit().await.map_err(map_err)?;
-        verification_from_row(&row)
+        Ok(updated)
     }
 
     async fn delete_verification(&self, id: VerificationId) -> Result<Verification> {
@@ -481,16 +511,131 @@ impl JobQueue for SqliteStore {
         if released.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE verifications SET status = ?, result = ?, updated_at = ? WHERE id = ?")
+        let sql = format!(
+            "UPDATE verifications SET status = ?, result = ?, updated_at = ?
+             WHERE id = ? RETURNING {VERIFICATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
             .bind(status.as_str())
             .bind(result_json(result)?)
             .bind(timestamp(now()))
             .bind(job.verification_id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        insert_event(&mut tx, &status_changed(&verification_from_row(&row)?)).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+}
+
+fn status_changed(v: &Verification) -> NewEvent {
+    let kind = EventKind::VerificationStatusChanged;
+    verification_event(kind, v.id, v.user_id, v.status, v.created_at, v.updated_at)
+}
+
+/// Writes an event inside the transaction of the change it describes.
+async fn insert_event(conn: &mut SqliteConnection, event: &NewEvent) -> Result<Event> {
+    let f = &event.facts;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO events (kind, user_id, verification_id, status, step, api_key_id, reason,
+             count, subject_created_us, created_us)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(event.kind.as_str())
+    .bind(f.user_id)
+    .bind(f.verification_id)
+    .bind(f.status.map(Status::as_str))
+    .bind(f.step.map(Step::as_str))
+    .bind(f.api_key_id)
+    .bind(f.reason.as_deref())
+    .bind(f.count)
+    .bind(f.subject_created_at.map(micros))
+    .bind(micros(event.created_at))
+    .fetch_one(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(Event {
+        id,
+        kind: event.kind,
+        facts: event.facts.clone(),
+        created_at: event.created_at,
+    })
+}
+
+/// Parses an optional stored name with `parse`; an unknown name is an internal error.
+fn parse_stored<T>(value: Option<String>, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
+    value
+        .map(|text| parse(&text).ok_or_else(|| Error::internal(format!("stored value {text:?}"))))
+        .transpose()
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<Event> {
+    let text = |name: &str| row.try_get::<Option<String>, _>(name).map_err(map_err);
+    let subject_created: Option<i64> = row.try_get("subject_created_us").map_err(map_err)?;
+    let facts = EventFacts {
+        user_id: row.try_get("user_id").map_err(map_err)?,
+        verification_id: row.try_get("verification_id").map_err(map_err)?,
+        status: parse_stored(text("status")?, Status::parse)?,
+        step: parse_stored(text("step")?, Step::parse)?,
+        api_key_id: row.try_get("api_key_id").map_err(map_err)?,
+        reason: text("reason")?,
+        count: row.try_get("count").map_err(map_err)?,
+        subject_created_at: subject_created.map(from_micros).transpose()?,
+    };
+    let kind = parse_stored(text("kind")?, EventKind::parse)?
+        .ok_or_else(|| Error::internal("stored event without a kind"))?;
+    Ok(Event {
+        id: row.try_get("id").map_err(map_err)?,
+        kind,
+        facts,
+        created_at: from_micros(row.try_get("created_us").map_err(map_err)?)?,
+    })
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append_event(&self, event: NewEvent) -> Result<Event> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_event(&mut conn, &event).await
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, user_id, verification_id, status, step, api_key_id, reason, count,
+                 subject_created_us, created_us
+             FROM events WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn count_events(
+        &self,
+        kind: EventKind,
+        user_id: UserId,
+        status: Option<Status>,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events
+             WHERE kind = ?1 AND user_id = ?2 AND (?3 IS NULL OR status = ?3) AND created_us >= ?4",
+        )
+        .bind(kind.as_str())
+        .bind(user_id)
+        .bind(status.map(Status::as_str))
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(count as u64)
     }
 }
 
@@ -549,7 +694,7 @@ fn log_from_row(row: &SqliteRow) -> Result<LogEntry> {
         timestamp: from_micros(row.try_get("at_micros").map_err(map_err)?)?,
         level: Level::parse(&level)
             .ok_or_else(|| Error::internal(format!("stored level {level:?}")))?,
-        event: Event::parse(&event)
+        event: LogEvent::parse(&event)
             .ok_or_else(|| Error::internal(format!("stored event {event:?}")))?,
         message: row.try_get("message").map_err(map_err)?,
         user_id: row.try_get("user_id").map_err(map_err)?,
@@ -654,14 +799,28 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn delete_api_key(&self, id: i64) -> Result<()> {
-        let deleted = sqlx::query("DELETE FROM api_keys WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        if deleted.rows_affected() == 0 {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let owner: Option<i64> =
+            sqlx::query_scalar("DELETE FROM api_keys WHERE id = ? RETURNING owner_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let Some(owner) = owner else {
             return Err(key_not_found());
-        }
+        };
+        let facts = EventFacts {
+            api_key_id: Some(id),
+            user_id: Some(owner),
+            ..EventFacts::default()
+        };
+        let event = NewEvent {
+            kind: EventKind::ApiKeyRevoked,
+            facts,
+            created_at: now(),
+        };
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await.map_err(map_err)?;
         Ok(())
     }
 }

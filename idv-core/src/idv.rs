@@ -11,7 +11,7 @@ use crate::domain::{Role, UserId};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::ports::{
-    ApiKeyStore, BlobStore, IdempotencyStore, JobQueue, LogStore, Store, UserStore,
+    ApiKeyStore, BlobStore, EventStore, IdempotencyStore, JobQueue, LogStore, Store, UserStore,
     VerificationStore,
 };
 use crate::scoring::Scorer;
@@ -26,6 +26,7 @@ pub struct Ports {
     pub api_keys: Arc<dyn ApiKeyStore>,
     pub logs: Arc<dyn LogStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub events: Arc<dyn EventStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub scorer: Arc<dyn Scorer>,
 }
@@ -43,7 +44,8 @@ impl Ports {
             jobs: store.clone(),
             api_keys: store.clone(),
             logs: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            events: store,
             blobs,
             scorer,
         }

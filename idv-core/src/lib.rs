@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 mod idv;
 pub mod image_input;

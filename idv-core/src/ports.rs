@@ -14,6 +14,7 @@ use crate::domain::{
     VerificationFilter, VerificationId, VerificationResult,
 };
 use crate::error::Result;
+use crate::events::{Event, EventKind, NewEvent};
 use crate::idempotency::{Begin, StoredResponse};
 use crate::logs::{LogEntry, LogFilter, NewLogEntry};
 
@@ -25,12 +26,18 @@ pub fn email_key(email: &str) -> String {
 
 /// Every storage role in one object, as the SQL adapters provide them.
 pub trait Store:
-    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore + EventStore
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore
+    T: UserStore
+        + VerificationStore
+        + JobQueue
+        + ApiKeyStore
+        + LogStore
+        + IdempotencyStore
+        + EventStore
 {
 }
 
@@ -197,4 +204,30 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 
     /// Deletes records older than `before`; returns how many.
     async fn purge_requests(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// The ordered record of events (see [`crate::events`]).
+///
+/// Stores also write events themselves, in the same transaction as the change they describe:
+/// `create_verification` (`verification_created`), `complete_job` and `set_outcome`
+/// (`verification_status_changed`), `delete_user` (`user_deleted`) and `delete_api_key`
+/// (`api_key_revoked`). Ids increase in commit order, so a reader that has seen id `n` never
+/// later finds a new event with an id below `n`.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Stores an event that has no state change of its own (progress, suspicious activity).
+    async fn append_event(&self, event: NewEvent) -> Result<Event>;
+
+    /// Events with an id above `after`, oldest first, at most `limit`.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
+
+    /// How many events of `kind` about `user_id` (with `status`, when given) were stored at or
+    /// after `since`.
+    async fn count_events(
+        &self,
+        kind: EventKind,
+        user_id: UserId,
+        status: Option<Status>,
+        since: DateTime<Utc>,
+    ) -> Result<u64>;
 }

@@ -11,9 +11,10 @@ use crate::domain::{
     VerificationFilter,
 };
 use crate::error::Error;
+use crate::events::{Event, EventFacts, EventKind, NewEvent, Step};
 use crate::idempotency::{Begin, StoredResponse};
-use crate::logs::{Event, Level, LogFilter, NewLogEntry};
-use crate::ports::{BlobStore, JobQueue, Store, UserStore, VerificationStore};
+use crate::logs::{Event as LogEvent, Level, LogFilter, NewLogEntry};
+use crate::ports::{BlobStore, Job, JobQueue, Store, UserStore, VerificationStore};
 use crate::verifications::unscored_result;
 
 fn new_user(email: &str) -> NewUser {
@@ -53,6 +54,143 @@ where
     api_keys_round_trip(&*factory().await).await;
     logs_filter_page_and_purge(&*factory().await).await;
     idempotency_records_replay_and_expire(&*factory().await).await;
+    changes_write_their_events(&*factory().await).await;
+    events_append_count_and_page(&*factory().await).await;
+}
+
+fn kinds(events: &[Event]) -> Vec<EventKind> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+async fn changes_write_their_events<S: Store>(store: &S) {
+    let ann = store
+        .create_user(new_user("ann@example.com"))
+        .await
+        .unwrap();
+    let v = store
+        .create_verification(new_verification(ann.id, "v/1"))
+        .await
+        .unwrap();
+    let created = store.events_after(0, 100).await.unwrap();
+    assert_eq!(kinds(&created), vec![EventKind::VerificationCreated]);
+    let data = created[0].data();
+    assert_eq!(
+        (data["id"].as_i64(), data["status"].as_str()),
+        (Some(v.id), Some("pending"))
+    );
+
+    let job = store
+        .claim_job(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = Job {
+        claim_token: "not-the-claim".into(),
+        ..job.clone()
+    };
+    assert!(!store
+        .complete_job(&stale, Status::Approved, &unscored_result())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.events_after(0, 100).await.unwrap().len(),
+        1,
+        "a lost claim writes nothing"
+    );
+    assert!(store
+        .complete_job(&job, Status::Approved, &unscored_result())
+        .await
+        .unwrap());
+    let reviewed = store
+        .set_outcome(v.id, Status::Rejected, &unscored_result())
+        .await
+        .unwrap();
+
+    let owner = store
+        .create_user(new_user("admin@example.com"))
+        .await
+        .unwrap();
+    let key = NewApiKey {
+        name: "k".into(),
+        permissions: vec![Permission::Read],
+        prefix: "idv_0000abcd".into(),
+        key_hash: "h".into(),
+        owner_id: owner.id,
+        expires_at: None,
+    };
+    let key = store.create_api_key(key).await.unwrap();
+    store.delete_api_key(key.id).await.unwrap();
+    store.delete_user(ann.id).await.unwrap();
+
+    let events = store.events_after(0, 100).await.unwrap();
+    assert_eq!(
+        kinds(&events),
+        vec![
+            EventKind::VerificationCreated,
+            EventKind::VerificationStatusChanged,
+            EventKind::VerificationStatusChanged,
+            EventKind::ApiKeyRevoked,
+            EventKind::UserDeleted,
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
+    assert_eq!(events[1].facts.status, Some(Status::Approved));
+    assert_eq!(events[2].facts.status, Some(Status::Rejected));
+    assert_eq!(events[2].created_at, reviewed.updated_at);
+    assert_eq!(events[2].facts.subject_created_at, Some(v.created_at));
+    assert_eq!(
+        (events[3].facts.api_key_id, events[3].facts.user_id),
+        (Some(key.id), Some(owner.id))
+    );
+    assert_eq!(events[4].facts.user_id, Some(ann.id));
+}
+
+async fn events_append_count_and_page<S: Store>(store: &S) {
+    let at = crate::domain::now();
+    let progress = |step| NewEvent {
+        kind: EventKind::VerificationProgress,
+        facts: EventFacts {
+            user_id: Some(3),
+            verification_id: Some(9),
+            step: Some(step),
+            ..EventFacts::default()
+        },
+        created_at: at,
+    };
+    let first = store.append_event(progress(Step::Decoding)).await.unwrap();
+    let second = store
+        .append_event(progress(Step::FaceDetection))
+        .await
+        .unwrap();
+    assert!(first.id < second.id);
+    assert_eq!(second.facts.step, Some(Step::FaceDetection));
+    let after_first = store.events_after(first.id, 10).await.unwrap();
+    assert_eq!(after_first, vec![second.clone()]);
+    assert_eq!(store.events_after(0, 1).await.unwrap(), vec![first]);
+    assert!(store.events_after(second.id, 10).await.unwrap().is_empty());
+
+    let hour = chrono::Duration::hours(1);
+    let kind = EventKind::VerificationProgress;
+    assert_eq!(
+        store.count_events(kind, 3, None, at - hour).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.count_events(kind, 3, None, at + hour).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.count_events(kind, 4, None, at - hour).await.unwrap(),
+        0
+    );
+    let rejected = Some(Status::Rejected);
+    assert_eq!(
+        store
+            .count_events(kind, 3, rejected, at - hour)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn api_keys_round_trip<S: Store>(store: &S) {
@@ -149,7 +287,7 @@ async fn logs_filter_page_and_purge<S: Store>(store: &S) {
     let entry = |t: &str, level: Level| NewLogEntry {
         timestamp: at(t),
         level,
-        event: Event::LoginFailed,
+        event: LogEvent::LoginFailed,
         message: format!("entry at {t}"),
         user_id: Some(7),
     };
