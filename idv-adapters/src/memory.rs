@@ -582,6 +582,10 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
+    async fn last_event_id(&self) -> Result<i64> {
+        Ok(self.state().events.len() as i64)
+    }
+
     async fn count_events(
         &self,
         kind: EventKind,

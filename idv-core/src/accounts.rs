@@ -164,7 +164,7 @@ impl Idv {
                 self.tokens.issue(user.id, user.role)
             }
             user => {
-                self.throttle.record_failure(&key, client);
+                let failures = self.throttle.record_failure(&key, client);
                 let user_id = user.map(|u| u.id);
                 let message = match user_id {
                     Some(id) => format!("login failed for user {id}: wrong password"),
@@ -172,6 +172,9 @@ impl Idv {
                 };
                 self.record(Level::Warn, Event::LoginFailed, message, user_id)
                     .await;
+                if let Some(user_id) = user_id {
+                    self.watch_failed_logins(user_id, failures).await;
+                }
                 Err(Error::Unauthorized)
             }
         }

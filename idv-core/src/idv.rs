@@ -15,6 +15,7 @@ use crate::ports::{
     VerificationStore,
 };
 use crate::scoring::Scorer;
+use crate::suspicious::SuspicionSettings;
 use crate::throttle::{LoginThrottle, ThrottleSettings};
 
 /// The adapters idv runs on.
@@ -65,6 +66,7 @@ pub struct Settings {
     /// Claims of one job before it is given up and sent to review.
     pub max_job_attempts: u32,
     pub login_throttle: ThrottleSettings,
+    pub suspicion: SuspicionSettings,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             job_lease: Duration::from_secs(120),
             max_job_attempts: 3,
             login_throttle: ThrottleSettings::default(),
+            suspicion: SuspicionSettings::default(),
         }
     }
 }

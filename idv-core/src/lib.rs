@@ -16,6 +16,7 @@ pub mod logs;
 pub mod policy;
 pub mod ports;
 pub mod scoring;
+pub mod suspicious;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;

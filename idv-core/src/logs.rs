@@ -51,6 +51,7 @@ pub enum Event {
     VerificationReviewed,
     KeyCreated,
     KeyRevoked,
+    SuspiciousActivity,
 }
 
 impl Event {
@@ -68,6 +69,7 @@ impl Event {
             Event::VerificationReviewed => "verification_reviewed",
             Event::KeyCreated => "key_created",
             Event::KeyRevoked => "key_revoked",
+            Event::SuspiciousActivity => "suspicious_activity",
         }
     }
 
@@ -76,7 +78,7 @@ impl Event {
     }
 }
 
-const ALL_EVENTS: [Event; 12] = [
+const ALL_EVENTS: [Event; 13] = [
     Event::ServerStarted,
     Event::UserRegistered,
     Event::UserDeleted,
@@ -89,6 +91,7 @@ const ALL_EVENTS: [Event; 12] = [
     Event::VerificationReviewed,
     Event::KeyCreated,
     Event::KeyRevoked,
+    Event::SuspiciousActivity,
 ];
 
 /// A stored entry.

@@ -221,6 +221,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// Events with an id above `after`, oldest first, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
 
+    /// The id of the newest event, 0 when there is none.
+    async fn last_event_id(&self) -> Result<i64>;
+
     /// How many events of `kind` about `user_id` (with `status`, when given) were stored at or
     /// after `since`.
     async fn count_events(

@@ -9,6 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::events::Step;
+
 /// Why an image was refused before any scoring.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageRejection {
@@ -131,6 +133,9 @@ pub enum ScoreError {
     Internal(String),
 }
 
+/// Called by a scorer as each step starts; cheap and non-blocking.
+pub type Progress = Arc<dyn Fn(Step) + Send + Sync>;
+
 /// Measures faces and documents.
 ///
 /// Implementations run CPU-heavy work on blocking threads, never on the async executor.
@@ -141,6 +146,7 @@ pub trait Scorer: Send + Sync + 'static {
     /// and the pixel limit is checked from the header before decoding.
     async fn check_image(&self, bytes: Arc<[u8]>) -> Result<ImageInfo, ImageRejection>;
 
-    /// Measures one verification.
-    async fn score(&self, input: ScoreInput) -> Result<Evidence, ScoreError>;
+    /// Measures one verification, calling `progress` as each of its steps (decoding, face
+    /// detection, face matching) starts.
+    async fn score(&self, input: ScoreInput, progress: Progress) -> Result<Evidence, ScoreError>;
 }

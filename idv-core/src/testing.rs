@@ -63,6 +63,7 @@ fn kinds(events: &[Event]) -> Vec<EventKind> {
 }
 
 async fn changes_write_their_events<S: Store>(store: &S) {
+    assert_eq!(store.last_event_id().await.unwrap(), 0);
     let ann = store
         .create_user(new_user("ann@example.com"))
         .await
@@ -168,6 +169,7 @@ async fn events_append_count_and_page<S: Store>(store: &S) {
     assert_eq!(after_first, vec![second.clone()]);
     assert_eq!(store.events_after(0, 1).await.unwrap(), vec![first]);
     assert!(store.events_after(second.id, 10).await.unwrap().is_empty());
+    assert_eq!(store.last_event_id().await.unwrap(), second.id);
 
     let hour = chrono::Duration::hours(1);
     let kind = EventKind::VerificationProgress;

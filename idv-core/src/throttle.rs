@@ -126,13 +126,16 @@ impl LoginThrottle {
         account.into_iter().chain(by_address).max()
     }
 
-    pub fn record_failure(&self, email_key: &str, address: Option<IpAddr>) {
+    /// Counts a failure; returns the account's failures within the window, this one included.
+    pub fn record_failure(&self, email_key: &str, address: Option<IpAddr>) -> u64 {
         let now = Instant::now();
         let mut failures = self.failures();
-        failures.add(account_key(email_key), now);
+        let account = account_key(email_key);
+        failures.add(account.clone(), now);
         if let Some(address) = address {
             failures.add(address_key(address), now);
         }
+        failures.prune(&account, self.settings.window, now) as u64
     }
 
     /// A successful login clears the account's failures (not the address's).

@@ -279,6 +279,6 @@ pub async fn verify_images(
     policy: &Policy,
     input: ScoreInput,
 ) -> Result<(Status, VerificationResult), ScoreError> {
-    let evidence = scorer.score(input).await?;
+    let evidence = scorer.score(input, Arc::new(|_| {})).await?;
     Ok(policy.decide(&evidence))
 }

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::domain::{now, Verification};
 use crate::domain::{Reason, Status, VerificationResult};
 use crate::error::{Error, Result};
+use crate::events::{EventFacts, EventKind, NewEvent, Step};
 use crate::idv::Idv;
 use crate::logs::{Event, Level};
 use crate::ports::Job;
+use crate::scoring::Progress;
 use crate::scoring::{ScoreError, ScoreInput};
 use crate::verifications::{blob_key, unscored_result, DOCUMENT_BACK, DOCUMENT_FRONT, SELFIE};
 
@@ -69,8 +72,25 @@ impl Idv {
             document_back,
             selfie: self.load_image(prefix, SELFIE).await?,
         };
-        match self.ports.scorer.score(input).await {
-            Ok(evidence) => Ok(self.settings.policy.decide(&evidence)),
+        let (sender, mut steps) = tokio::sync::mpsc::unbounded_channel();
+        let progress: Progress = Arc::new(move |step| {
+            let _ = sender.send(step);
+        });
+        let report = async {
+            while let Some(step) = steps.recv().await {
+                self.report_progress(&verification, step).await;
+            }
+        };
+        let (scored, ()) = tokio::join!(self.ports.scorer.score(input, progress), report);
+        match scored {
+            Ok(evidence) => {
+                self.report_progress(&verification, Step::Liveness).await;
+                self.report_progress(&verification, Step::DocumentChecks)
+                    .await;
+                let decision = self.settings.policy.decide(&evidence);
+                self.report_progress(&verification, Step::Decided).await;
+                Ok(decision)
+            }
             // Checked at submission; a refusal now means the limits changed since.
             Err(ScoreError::Image { field, rejection }) => {
                 tracing::warn!(
@@ -83,6 +103,23 @@ impl Idv {
                 Ok((Status::Review, result))
             }
             Err(ScoreError::Internal(e)) => Err(Error::Internal(e)),
+        }
+    }
+
+    async fn report_progress(&self, verification: &Verification, step: Step) {
+        let facts = EventFacts {
+            user_id: Some(verification.user_id),
+            verification_id: Some(verification.id),
+            step: Some(step),
+            ..EventFacts::default()
+        };
+        let event = NewEvent {
+            kind: EventKind::VerificationProgress,
+            facts,
+            created_at: now(),
+        };
+        if let Err(e) = self.ports.events.append_event(event).await {
+            tracing::warn!(error = %e, step = step.as_str(), "could not store a progress event");
         }
     }
 
@@ -107,6 +144,9 @@ impl Idv {
             user_id,
         )
         .await;
+        if let (Status::Rejected, Some(user_id)) = (status, user_id) {
+            self.watch_rejections(user_id).await;
+        }
     }
 
     async fn load_image(&self, prefix: &str, field: &str) -> Result<std::sync::Arc<[u8]>> {

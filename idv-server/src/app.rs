@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, ScoringConfig, ServerConfig, StoreConfig};
-use crate::http::{self, State};
+use crate::http::{self, EventHub, State};
 
 /// The stores named by the configuration, opened and migrated.
 pub struct Stores {
@@ -193,8 +193,10 @@ pub async fn start(
         signal.clone(),
     )));
     idv.record_start().await;
+    let events = EventHub::start(idv.clone(), signal.clone()).await;
     let state = Arc::new(State {
         idv: idv.clone(),
+        events,
         max_body_bytes: config.max_body_bytes,
     });
     let task = tokio::spawn(async move {

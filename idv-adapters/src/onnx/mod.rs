@@ -20,8 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use idv_core::events::Step;
 use idv_core::scoring::{
-    Evidence, FaceBox, ImageInfo, ImageRejection, ScoreError, ScoreInput, Scorer, StepTimings,
+    Evidence, FaceBox, ImageInfo, ImageRejection, Progress, ScoreError, ScoreInput, Scorer,
+    StepTimings,
 };
 use image::RgbImage;
 
@@ -168,9 +170,20 @@ impl OnnxScorer {
     /// Measures one verification (blocking; the async [`Scorer::score`] runs this on the
     /// blocking pool).
     pub fn analyse(&self, input: &ScoreInput) -> Result<Evidence, ScoreError> {
+        self.analyse_reporting(input, &|_| {})
+    }
+
+    /// [`OnnxScorer::analyse`], calling `progress` as each step starts.
+    pub fn analyse_reporting(
+        &self,
+        input: &ScoreInput,
+        progress: &(dyn Fn(Step) + Send + Sync),
+    ) -> Result<Evidence, ScoreError> {
         let _span = tracing::debug_span!("onnx_analyse").entered();
         let mut timings = StepTimings::default();
+        progress(Step::Decoding);
         let decoded = timed(&mut timings.decode, || self.decode_all(input))?;
+        progress(Step::FaceDetection);
         let (document, selfie) = timed(&mut timings.detect, || {
             Ok::<_, ScoreError>((
                 self.detections(&decoded.front)?,
@@ -182,6 +195,7 @@ impl OnnxScorer {
             selfie_faces = selfie.len(),
             "faces detected"
         );
+        progress(Step::FaceMatching);
         let face_similarity = match (document.first(), selfie.first()) {
             (Some(d), Some(s)) => {
                 self.similarity(&decoded.front, d, &decoded.selfie, s, &mut timings)?
@@ -281,10 +295,12 @@ impl Scorer for OnnxScorer {
         })
     }
 
-    async fn score(&self, input: ScoreInput) -> Result<Evidence, ScoreError> {
+    async fn score(&self, input: ScoreInput, progress: Progress) -> Result<Evidence, ScoreError> {
         let this = self.clone();
         let span = tracing::Span::current();
-        let job = tokio::task::spawn_blocking(move || span.in_scope(|| this.analyse(&input)));
+        let job = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| this.analyse_reporting(&input, progress.as_ref()))
+        });
         job.await
             .map_err(|error| ScoreError::Internal(format!("scoring worker failed: {error}")))?
     }

@@ -1,10 +1,11 @@
 //! API errors: one JSON shape, one mapping from core errors to status codes.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use idv_core::Error;
+
+use super::{full, HttpResponse};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -78,7 +79,7 @@ impl ApiError {
         }
     }
 
-    pub fn into_response(self) -> Response<Full<Bytes>> {
+    pub fn into_response(self) -> HttpResponse {
         let body = Body {
             error: Detail {
                 code: self.code,
@@ -87,7 +88,7 @@ impl ApiError {
             },
         };
         let json = serde_json::to_vec(&body).expect("error bodies always serialise");
-        let mut response = Response::new(Full::new(Bytes::from(json)));
+        let mut response = Response::new(full(Bytes::from(json)));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

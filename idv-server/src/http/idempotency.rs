@@ -4,12 +4,12 @@
 use std::future::Future;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::header::{HeaderValue, CONTENT_TYPE, LOCATION};
 use hyper::{Response, StatusCode};
 use idv_core::idempotency::{fingerprint, Begin, StoredResponse};
 
-use super::{authenticate, credential, ApiError, Handled, HttpResponse, Req, State};
+use super::{authenticate, credential, full, ApiError, Handled, HttpResponse, Req, State};
 
 const HEADER: &str = "idempotency-key";
 
@@ -106,11 +106,11 @@ where
     if let Err(e) = state.idv.finish_idempotent(&scope, key, stored).await {
         tracing::warn!(error = %e, "could not keep an idempotent response");
     }
-    Ok(Response::from_parts(parts, Full::new(bytes)))
+    Ok(Response::from_parts(parts, full(bytes)))
 }
 
 fn replay(stored: StoredResponse) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from(stored.body)));
+    let mut response = Response::new(full(Bytes::from(stored.body)));
     *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -3,6 +3,7 @@
 mod api_keys;
 mod body;
 mod error;
+mod events;
 mod idempotency;
 mod logs;
 mod query;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
@@ -30,6 +32,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 pub use error::ApiError;
+pub use events::EventHub;
 use routes::Route;
 pub use routes::ROUTES;
 
@@ -38,11 +41,20 @@ use query::Query;
 /// What every request handler shares.
 pub struct State {
     pub idv: Arc<Idv>,
+    /// Live events of this instance's subscribers.
+    pub events: Arc<EventHub>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: u64,
 }
 
-pub type HttpResponse = Response<Full<Bytes>>;
+/// Response bodies: whole (JSON) or streamed (server-sent events).
+pub type Body = BoxBody<Bytes, Infallible>;
+pub type HttpResponse = Response<Body>;
+
+/// A body of known bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
 type Handled = Result<HttpResponse, ApiError>;
 
 /// A request with its body read (JSON methods only) and its path parameters.
@@ -177,6 +189,7 @@ async fn dispatch(state: &State, route: Route, req: &Req) -> Handled {
         Route::UpdateKey => api_keys::update(state, req).await,
         Route::DeleteKey => api_keys::delete(state, req).await,
         Route::ListLogs => logs::list(state, req).await,
+        Route::Events => events::stream(state, req).await,
     }
 }
 
@@ -184,7 +197,7 @@ async fn dispatch(state: &State, route: Route, req: &Req) -> Handled {
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 fn openapi() -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
+    let mut response = Response::new(full(Bytes::from_static(OPENAPI.as_bytes())));
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -210,7 +223,7 @@ impl Health {
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     match serde_json::to_vec(value) {
         Ok(bytes) => {
-            let mut response = Response::new(Full::new(Bytes::from(bytes)));
+            let mut response = Response::new(full(bytes));
             *response.status_mut() = status;
             response
                 .headers_mut()

@@ -27,6 +27,7 @@ pub enum Route {
     UpdateKey,
     DeleteKey,
     ListLogs,
+    Events,
 }
 
 /// Method, path pattern (`{name}` matches one segment) and operation.
@@ -67,6 +68,7 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("PUT", "/v1/api-keys/{api_key_id}", Route::UpdateKey),
     ("DELETE", "/v1/api-keys/{api_key_id}", Route::DeleteKey),
     ("GET", "/v1/logs", Route::ListLogs),
+    ("GET", "/v1/events", Route::Events),
 ];
 
 /// The parameters of `path` if it matches `pattern`.

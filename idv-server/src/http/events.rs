@@ -1,0 +1,226 @@
+//! `GET /v1/events`: live events as server-sent events, resumable with `Last-Event-ID`.
+//!
+//! One hub per server polls the store for new events and broadcasts them to the connections
+//! of this instance; since every instance reads the same store, a subscriber sees the events of
+//! all instances. A reconnecting subscriber names the last id it saw and first gets what it
+//! missed from the store, then the live stream, each event exactly once.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use idv_core::events::{Event, EventFilter};
+use idv_core::Idv;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::query::parse_id;
+use super::{authenticate, ApiError, Handled, Req, State};
+
+/// How often the hub looks for new events in the store.
+const POLL: Duration = Duration::from_millis(200);
+/// Comment lines that keep idle connections open through proxies.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+const PAGE: u32 = 500;
+
+/// Fans new events out to this instance's subscribers.
+pub struct EventHub {
+    sender: broadcast::Sender<Arc<Event>>,
+}
+
+impl EventHub {
+    /// Starts polling the store from its newest event.
+    pub async fn start(idv: Arc<Idv>, mut shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        let (sender, _) = broadcast::channel(1024);
+        let hub = Arc::new(Self {
+            sender: sender.clone(),
+        });
+        let mut last = idv.last_event_id().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read the newest event id");
+            0
+        });
+        tokio::spawn(async move {
+            loop {
+                match idv.events_after(last, PAGE).await {
+                    Ok(events) => {
+                        let full_page = events.len() == PAGE as usize;
+                        for event in events {
+                            last = event.id;
+                            let _ = sender.send(Arc::new(event));
+                        }
+                        if full_page {
+                            continue;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read new events"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        });
+        hub
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+}
+
+/// A streamed body fed by a channel.
+struct ChannelBody {
+    chunks: mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.chunks
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// One event as an SSE frame.
+fn frame(event: &Event) -> Bytes {
+    let data = event.envelope().to_string();
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {data}\n\n",
+        event.id,
+        event.kind.as_str()
+    ))
+}
+
+/// The id to resume after: the `Last-Event-ID` header, or `last_event_id` in the query.
+fn resume_after(req: &Req) -> Result<Option<i64>, ApiError> {
+    let header = req
+        .parts
+        .headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("?").trim().to_string());
+    let query = req.query()?.get("last_event_id").map(str::to_string);
+    match header.or(query) {
+        None => Ok(None),
+        Some(text) if text == "0" => Ok(Some(0)),
+        Some(text) => parse_id(&text, "Last-Event-ID").map(Some),
+    }
+}
+
+pub async fn stream(state: &State, req: &Req) -> Handled {
+    let caller = authenticate(state, req).await?;
+    let query = req.query()?;
+    let verification_id = query
+        .get("verification_id")
+        .map(|t| parse_id(t, "verification_id"))
+        .transpose()?;
+    let filter = state.idv.event_filter(&caller, verification_id).await?;
+    let after = resume_after(req)?;
+
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let live = state.events.subscribe();
+    let (sender, chunks) = mpsc::channel(64);
+    tokio::spawn(pump(state.idv.clone(), filter, after, live, sender));
+
+    let mut response = Response::new(ChannelBody { chunks }.boxed());
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// Sends the backlog after `cursor`, then live events, then heartbeats, until the client goes.
+async fn pump(
+    idv: Arc<Idv>,
+    filter: EventFilter,
+    after: Option<i64>,
+    mut live: broadcast::Receiver<Arc<Event>>,
+    sender: mpsc::Sender<Bytes>,
+) {
+    if sender
+        .send(Bytes::from_static(b"retry: 2000\n: connected\n\n"))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut cursor = after;
+    if let Some(start) = cursor {
+        match replay(&idv, &filter, start, &sender).await {
+            Some(reached) => cursor = Some(reached),
+            None => return,
+        }
+    }
+    loop {
+        let received = tokio::select! {
+            received = live.recv() => received,
+            _ = tokio::time::sleep(HEARTBEAT) => {
+                if sender.send(Bytes::from_static(b": heartbeat\n\n")).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        match received {
+            Ok(event) => {
+                if cursor.is_some_and(|c| event.id <= c) {
+                    continue;
+                }
+                cursor = Some(event.id);
+                if filter.matches(&event) && sender.send(frame(&event)).await.is_err() {
+                    return;
+                }
+            }
+            // Too slow for the live stream: catch up from the store.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let Some(start) = cursor else { continue };
+                match replay(&idv, &filter, start, &sender).await {
+                    Some(reached) => cursor = Some(reached),
+                    None => return,
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Sends stored events after `after` that match; returns the last id read, or `None` when the
+/// client is gone.
+async fn replay(
+    idv: &Idv,
+    filter: &EventFilter,
+    mut after: i64,
+    sender: &mpsc::Sender<Bytes>,
+) -> Option<i64> {
+    loop {
+        let events = match idv.events_after(after, PAGE).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not replay events");
+                return Some(after);
+            }
+        };
+        if events.is_empty() {
+            return Some(after);
+        }
+        for event in &events {
+            after = event.id;
+            if filter.matches(event) && sender.send(frame(event)).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
