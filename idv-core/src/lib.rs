@@ -21,6 +21,7 @@ pub mod suspicious;
 pub mod testing;
 pub mod throttle;
 pub mod verifications;
+pub mod webhooks;
 mod worker;
 
 pub use error::{Error, Result};
