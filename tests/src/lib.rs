@@ -915,3 +915,250 @@ mod tests {
         assert!(text.starts_with(r#"{"user_id": 7, "document_type": "passport", "user_id": 8,"#));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the API key, log, idempotency, throttle and resource suites.
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (proleptic Gregorian calendar).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a date.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC date `YYYY-MM-DD` of a Unix time.
+pub fn utc_date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A Unix time as RFC 3339 in the offset `offset_minutes` east of UTC (`Z` for 0), e.g.
+/// `2026-12-04T10:00:00+02:00`.
+pub fn rfc3339(secs: i64, offset_minutes: i32) -> String {
+    let local = secs + i64::from(offset_minutes) * 60;
+    let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+    let in_day = local.rem_euclid(86_400);
+    let (h, mi, s) = (in_day / 3600, in_day % 3600 / 60, in_day % 60);
+    let zone = if offset_minutes == 0 {
+        "Z".to_string()
+    } else {
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let abs = offset_minutes.unsigned_abs();
+        format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
+    };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{zone}")
+}
+
+/// The Unix time of a timestamp as the API writes them: `YYYY-MM-DDTHH:MM:SSZ`.
+#[track_caller]
+pub fn parse_api_time(text: &str) -> i64 {
+    let bytes = text.as_bytes();
+    assert!(
+        bytes.len() == 20
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && bytes[10] == b'T'
+            && bytes[13] == b':'
+            && bytes[16] == b':'
+            && bytes[19] == b'Z',
+        "not an API timestamp: {text:?}"
+    );
+    let num = |range: std::ops::Range<usize>| -> i64 {
+        text[range]
+            .parse()
+            .unwrap_or_else(|_| panic!("not an API timestamp: {text:?}"))
+    };
+    let days = days_from_civil(num(0..4), num(5..7) as u32, num(8..10) as u32);
+    days * 86_400 + num(11..13) * 3600 + num(14..16) * 60 + num(17..19)
+}
+
+/// Percent-encodes a query-string value (everything but unreserved characters), so that e.g.
+/// the `+` of an offset is not read as a space.
+pub fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Requests with extra headers (`X-API-Key`, `Idempotency-Key`), keys, the log, the data folder.
+impl TestApp {
+    /// Sends a request with exactly these extra headers (no `Authorization` unless given).
+    pub async fn request_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut request = self.client.request(method.clone(), self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        Self::read(request, method.as_str(), path).await
+    }
+
+    /// `method path` with a JSON body (or none), authenticated by `X-API-Key: key`.
+    pub async fn with_api_key_header(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut headers = vec![("x-api-key", key)];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.request_with_headers(
+            method,
+            path,
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// `POST path` with a JSON body, a bearer credential and an `Idempotency-Key`.
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        idempotency_key: &str,
+        body: &str,
+    ) -> Resp {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("idempotency-key", idempotency_key),
+        ];
+        if let Some(value) = &authorization {
+            headers.push(("authorization", value));
+        }
+        self.request_with_headers(Method::POST, path, &headers, Some(body.as_bytes().to_vec()))
+            .await
+    }
+
+    /// Creates an API key as `token` (asserting 201); returns its id and the key itself.
+    pub async fn create_api_key(
+        &self,
+        token: &str,
+        name: &str,
+        permissions: &[&str],
+    ) -> (i64, String) {
+        let resp = self
+            .post_json(
+                "/v1/api-keys",
+                Some(token),
+                &json!({"name": name, "permissions": permissions}),
+            )
+            .await;
+        let body = resp.expect(201);
+        let id = body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id: {}", resp.short()));
+        let key = body["key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no key: {}", resp.short()))
+            .to_string();
+        (id, key)
+    }
+
+    /// Every entry of `GET /v1/logs?<query>` (all pages, 100 a page) and the raw texts.
+    pub async fn all_logs(&self, admin_token: &str, query: &str) -> (Vec<Value>, String) {
+        let mut entries = Vec::new();
+        let mut raw = String::new();
+        for page in 1u64.. {
+            let separator = if query.is_empty() { "" } else { "&" };
+            let path = format!("/v1/logs?{query}{separator}page={page}&per_page=100");
+            let resp = self.get(&path, Some(admin_token)).await;
+            let body = resp.expect(200);
+            raw.push_str(&resp.text);
+            let data = body["data"].as_array().expect("a list of entries");
+            entries.extend(data.iter().cloned());
+            let total_pages = body["meta"]["total_pages"].as_u64().expect("total_pages");
+            if page >= total_pages {
+                break;
+            }
+        }
+        (entries, raw)
+    }
+
+    /// Every file of the data folder, read as bytes, that contains `needle`.
+    pub fn data_files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, needle: &[u8], found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, needle, found);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    if bytes.windows(needle.len()).any(|w| w == needle) {
+                        found.push(path);
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.data_dir(), needle.as_bytes(), &mut found);
+        found
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_timestamps_format_and_parse_back() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
+        // 2026-12-04T08:00:00Z
+        let t = 1_796_371_200;
+        assert_eq!(rfc3339(t, 0), "2026-12-04T08:00:00Z");
+        assert_eq!(rfc3339(t, 120), "2026-12-04T10:00:00+02:00");
+        assert_eq!(rfc3339(t, -570), "2026-12-03T22:30:00-09:30");
+        assert_eq!(utc_date(t), "2026-12-04");
+        assert_eq!(parse_api_time("2026-12-04T08:00:00Z"), t);
+        assert_eq!(parse_api_time("2024-02-29T23:59:59Z"), 1_709_251_199);
+        assert_eq!(
+            query_value("2026-12-04T10:00:00+02:00"),
+            "2026-12-04T10%3A00%3A00%2B02%3A00"
+        );
+    }
+}

@@ -30,9 +30,15 @@ impl Stream {
         }
         let response = request.send().await.expect("the stream opens");
         assert_eq!(response.status(), 200);
-        let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert_eq!(content_type, "text/event-stream");
-        Self { response, buffer: String::new() }
+        Self {
+            response,
+            buffer: String::new(),
+        }
     }
 
     /// The next event (skipping comments), or `None` after `wait` without one.
@@ -56,11 +62,21 @@ impl Stream {
         while let Some(end) = self.buffer.find("\n\n") {
             let block: String = self.buffer.drain(..end + 2).collect();
             let field = |name: &str| {
-                block.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).map(str::to_string)
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+                    .map(str::to_string)
             };
-            if let (Some(id), Some(kind), Some(data)) = (field("id:"), field("event:"), field("data:")) {
+            if let (Some(id), Some(kind), Some(data)) =
+                (field("id:"), field("event:"), field("data:"))
+            {
                 let data: Value = serde_json::from_str(&data).expect("event data is JSON");
-                return Some(Sse { id: id.parse().expect("a numeric id"), kind, data });
+                return Some(Sse {
+                    id: id.parse().expect("a numeric id"),
+                    kind,
+                    data,
+                });
             }
         }
         None
@@ -80,8 +96,14 @@ impl Stream {
     }
 }
 
-const STEPS: [&str; 6] =
-    ["decoding", "face_detection", "face_matching", "liveness", "document_checks", "decided"];
+const STEPS: [&str; 6] = [
+    "decoding",
+    "face_detection",
+    "face_matching",
+    "liveness",
+    "document_checks",
+    "decided",
+];
 
 fn steps(events: &[Sse]) -> Vec<String> {
     events
@@ -98,7 +120,9 @@ async fn a_subscriber_sees_every_step_and_the_final_status_in_order() {
     let mut stream = Stream::open(&app, &user.token, "", None).await;
 
     let body = verification_body(user.id, "passport", "obama.jpg", "obama2.jpg");
-    let id = app.submit(&user.token, &body).await.expect(201)["id"].as_i64().unwrap();
+    let id = app.submit(&user.token, &body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     let events = stream.until_decided(Duration::from_secs(60)).await;
 
     assert_eq!(events[0].kind, "verification_created");
@@ -106,13 +130,21 @@ async fn a_subscriber_sees_every_step_and_the_final_status_in_order() {
     let last = events.last().unwrap();
     assert_eq!(last.data["event"], "verification_status_changed");
     let data = &last.data["data"];
-    assert_eq!((data["id"].as_i64(), data["user_id"].as_i64()), (Some(id), Some(user.id)));
+    assert_eq!(
+        (data["id"].as_i64(), data["user_id"].as_i64()),
+        (Some(id), Some(user.id))
+    );
     assert_eq!(data["status"], "approved");
     for key in ["created_at", "updated_at"] {
         assert!(data[key].is_string(), "{key} in {data}");
     }
-    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase: {events:?}");
-    assert!(events.iter().all(|e| e.data["data"]["id"].as_i64() == Some(id)));
+    assert!(
+        events.windows(2).all(|w| w[0].id < w[1].id),
+        "ids increase: {events:?}"
+    );
+    assert!(events
+        .iter()
+        .all(|e| e.data["data"]["id"].as_i64() == Some(id)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +162,9 @@ async fn reconnecting_with_the_last_id_replays_exactly_what_was_missed() {
     drop(first);
 
     // Meanwhile a second verification runs.
-    let second = app.submit(&admin, &body).await.expect(201)["id"].as_i64().unwrap();
+    let second = app.submit(&admin, &body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.wait_for_final(&admin, second).await;
 
     let mut resumed = Stream::open(&app, &admin, "", Some(seen[2].id)).await;
@@ -140,9 +174,15 @@ async fn reconnecting_with_the_last_id_replays_exactly_what_was_missed() {
     }
     let expected: Vec<i64> = (seen[2].id + 1..=replayed.last().unwrap().id).collect();
     let got: Vec<i64> = replayed.iter().map(|e| e.id).collect();
-    assert_eq!(got, expected, "every event after the last seen id, once, in order");
+    assert_eq!(
+        got, expected,
+        "every event after the last seen id, once, in order"
+    );
     let rest_of_first: Vec<i64> = all_of_first[3..].iter().map(|e| e.id).collect();
-    assert!(rest_of_first.iter().all(|id| got.contains(id)), "the missed part of the first run");
+    assert!(
+        rest_of_first.iter().all(|id| got.contains(id)),
+        "the missed part of the first run"
+    );
     let second_final = replayed.iter().find(|e| {
         e.kind == "verification_status_changed" && e.data["data"]["id"].as_i64() == Some(second)
     });
@@ -157,25 +197,47 @@ async fn a_user_sees_only_their_own_events_and_may_narrow_to_one_verification() 
     let mut anns = Stream::open(&app, &ann.token, "", None).await;
 
     let bobs_body = verification_body(bob.id, "passport", "obama.jpg", "obama2.jpg");
-    let bobs = app.submit(&bob.token, &bobs_body).await.expect(201)["id"].as_i64().unwrap();
+    let bobs = app.submit(&bob.token, &bobs_body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     app.wait_for_final(&bob.token, bobs).await;
     let anns_body = verification_body(ann.id, "passport", "obama.jpg", "obama2.jpg");
-    let first = app.submit(&ann.token, &anns_body).await.expect(201)["id"].as_i64().unwrap();
+    let first = app.submit(&ann.token, &anns_body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
     let events = anns.until_decided(Duration::from_secs(60)).await;
-    assert!(events.iter().all(|e| e.data["data"]["user_id"].as_i64() == Some(ann.id)), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.data["data"]["user_id"].as_i64() == Some(ann.id)),
+        "{events:?}"
+    );
     assert_eq!(events[0].data["data"]["id"].as_i64(), Some(first));
 
     let query = format!("?verification_id={first}");
     let mut narrowed = Stream::open(&app, &ann.token, &query, Some(0)).await;
     let replayed = narrowed.until_decided(Duration::from_secs(10)).await;
-    assert!(replayed.iter().all(|e| e.data["data"]["id"].as_i64() == Some(first)));
+    assert!(replayed
+        .iter()
+        .all(|e| e.data["data"]["id"].as_i64() == Some(first)));
     assert_eq!(steps(&replayed), STEPS);
 
-    let forbidden = app.get(&format!("/v1/events?verification_id={bobs}"), Some(&ann.token)).await;
+    let forbidden = app
+        .get(
+            &format!("/v1/events?verification_id={bobs}"),
+            Some(&ann.token),
+        )
+        .await;
     forbidden.expect_error(403, "forbidden", None);
-    let missing = app.get("/v1/events?verification_id=999999", Some(&ann.token)).await;
+    let missing = app
+        .get("/v1/events?verification_id=999999", Some(&ann.token))
+        .await;
     assert_eq!(missing.status, 404);
-    app.get("/v1/events", None).await.expect_error(401, "unauthorized", None);
-    let bad = app.get("/v1/events?verification_id=abc", Some(&ann.token)).await;
+    app.get("/v1/events", None)
+        .await
+        .expect_error(401, "unauthorized", None);
+    let bad = app
+        .get("/v1/events?verification_id=abc", Some(&ann.token))
+        .await;
     bad.expect_error(400, "invalid_parameter", Some("verification_id"));
 }

@@ -71,6 +71,7 @@ fn filter(query: &Query) -> Result<LogFilter, ApiError> {
 
 pub async fn list(state: &State, req: &Req) -> Handled {
     let caller = authenticate(state, req).await?;
+    caller.require_admin_permission()?;
     let query = req.query()?;
     let filter = filter(&query)?;
     let page = state.idv.list_logs(&caller, filter, query.page()?).await?;

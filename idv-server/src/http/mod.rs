@@ -7,7 +7,7 @@ mod events;
 mod idempotency;
 mod logs;
 mod query;
-mod routes;
+pub(crate) mod routes;
 mod users;
 mod verifications;
 mod views;
@@ -115,7 +115,11 @@ fn new_request_id() -> String {
     hex::encode(bytes)
 }
 
-async fn serve(state: &State, request: Request<Incoming>, peer: Option<SocketAddr>) -> Handled {
+async fn serve(
+    state: &Arc<State>,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Handled {
     let declares_body = declares_body(&request);
     let mut body_read = false;
     let result = route_and_dispatch(state, request, peer, &mut body_read).await;
@@ -139,7 +143,7 @@ fn declares_body(request: &Request<Incoming>) -> bool {
 }
 
 async fn route_and_dispatch(
-    state: &State,
+    state: &Arc<State>,
     request: Request<Incoming>,
     peer: Option<SocketAddr>,
     body_read: &mut bool,
@@ -161,13 +165,13 @@ async fn route_and_dispatch(
         peer,
     };
     if req.parts.method == Method::POST {
-        idempotency::serve(state, &req, |req| dispatch(state, route, req)).await
+        idempotency::serve(state, req, route).await
     } else {
         dispatch(state, route, &req).await
     }
 }
 
-async fn dispatch(state: &State, route: Route, req: &Req) -> Handled {
+pub(crate) async fn dispatch(state: &State, route: Route, req: &Req) -> Handled {
     match route {
         Route::Health => Ok(json(StatusCode::OK, &Health::ok())),
         Route::OpenApi => Ok(openapi()),
