@@ -7,6 +7,7 @@
 //! | `postgres` | [`postgres`] | the whole store in PostgreSQL (several instances) |
 //! | `fs`     | [`fs`]     | images as files in a folder                 |
 //! | `s3`     | [`s3`]     | images as objects in an S3 bucket           |
+//! | `webhook` | [`webhook`] | webhook deliveries over HTTP(S), guarded against internal destinations |
 //! | `memory` | [`memory`] | everything in process memory (tests, demos) |
 //! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract)    |
 
@@ -24,6 +25,8 @@ pub mod postgres;
 pub mod s3;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 /// A fresh random token identifying one claim of a job.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

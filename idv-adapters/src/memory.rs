@@ -19,7 +19,11 @@ use idv_core::idempotency::{Begin, StoredResponse};
 use idv_core::logs::{LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
     email_key, ApiKeyStore, BlobStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore,
-    UserStore, VerificationStore,
+    UserStore, VerificationStore, WebhookStore,
+};
+use idv_core::webhooks::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryStatus, NewWebhookEndpoint,
+    WebhookEndpoint,
 };
 use idv_core::{Error, Result};
 
@@ -36,8 +40,20 @@ struct IdempotencyRecord {
     response: Option<StoredResponse>,
 }
 
+#[derive(Debug, Clone)]
+struct HeldDelivery {
+    delivery: Delivery,
+    claim: Option<(String, DateTime<Utc>)>,
+}
+
 #[derive(Default)]
 struct State {
+    endpoints: BTreeMap<i64, WebhookEndpoint>,
+    deliveries: BTreeMap<i64, HeldDelivery>,
+    attempts: Vec<DeliveryAttempt>,
+    fan_out_cursor: i64,
+    next_endpoint: i64,
+    next_delivery: i64,
     api_keys: BTreeMap<i64, ApiKey>,
     logs: Vec<LogEntry>,
     idempotency: HashMap<(String, String), IdempotencyRecord>,
@@ -604,6 +620,217 @@ impl EventStore for MemoryStore {
     }
 }
 
+const ENDPOINT: &str = "webhook endpoint";
+const DELIVERY: &str = "webhook delivery";
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn create_endpoint(&self, new: NewWebhookEndpoint) -> Result<WebhookEndpoint> {
+        let mut state = self.state();
+        state.next_endpoint += 1;
+        let endpoint = WebhookEndpoint {
+            id: state.next_endpoint,
+            url: new.url,
+            events: new.events,
+            secret: new.secret,
+            created_at: idv_core::domain::now(),
+        };
+        state.endpoints.insert(endpoint.id, endpoint.clone());
+        Ok(endpoint)
+    }
+
+    async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint> {
+        self.state()
+            .endpoints
+            .get(&id)
+            .cloned()
+            .ok_or(Error::NotFound { what: ENDPOINT })
+    }
+
+    async fn list_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
+        let state = self.state();
+        Ok(page_of(state.endpoints.values().collect(), page))
+    }
+
+    async fn delete_endpoint(&self, id: i64) -> Result<()> {
+        let mut state = self.state();
+        state
+            .endpoints
+            .remove(&id)
+            .ok_or(Error::NotFound { what: ENDPOINT })?;
+        let gone: Vec<i64> = state
+            .deliveries
+            .values()
+            .filter(|d| d.delivery.endpoint_id == id)
+            .map(|d| d.delivery.id)
+            .collect();
+        state.deliveries.retain(|_, d| d.delivery.endpoint_id != id);
+        state.attempts.retain(|a| !gone.contains(&a.delivery_id));
+        Ok(())
+    }
+
+    async fn fan_out_cursor(&self) -> Result<i64> {
+        Ok(self.state().fan_out_cursor)
+    }
+
+    async fn add_deliveries(
+        &self,
+        from: i64,
+        to: i64,
+        pairs: &[(i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        if state.fan_out_cursor != from {
+            return Ok(false);
+        }
+        state.fan_out_cursor = to;
+        for &(endpoint_id, event_id) in pairs {
+            let exists = state
+                .deliveries
+                .values()
+                .any(|d| d.delivery.endpoint_id == endpoint_id && d.delivery.event_id == event_id);
+            if exists || !state.endpoints.contains_key(&endpoint_id) {
+                continue;
+            }
+            state.next_delivery += 1;
+            let delivery = Delivery {
+                id: state.next_delivery,
+                endpoint_id,
+                event_id,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                next_attempt_at: at,
+                created_at: at,
+                delivered_at: None,
+                last_error: None,
+                retry_since: at,
+            };
+            state.deliveries.insert(
+                delivery.id,
+                HeldDelivery {
+                    delivery,
+                    claim: None,
+                },
+            );
+        }
+        Ok(true)
+    }
+
+    async fn claim_delivery(
+        &self,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>> {
+        let mut state = self.state();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let due = state
+            .deliveries
+            .values()
+            .filter(|d| {
+                d.delivery.status == DeliveryStatus::Pending && d.delivery.next_attempt_at <= now
+            })
+            .filter(|d| {
+                d.claim
+                    .as_ref()
+                    .is_none_or(|(_, lease_until)| *lease_until <= now)
+            })
+            .min_by_key(|d| (d.delivery.next_attempt_at, d.delivery.id));
+        let Some(id) = due.map(|d| d.delivery.id) else {
+            return Ok(None);
+        };
+        state.next_claim += 1;
+        let token = format!("delivery-claim-{}", state.next_claim);
+        let held = state.deliveries.get_mut(&id).expect("found above");
+        held.claim = Some((token.clone(), until));
+        Ok(Some(DeliveryClaim {
+            delivery: held.delivery.clone(),
+            claim_token: token,
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        claim: &DeliveryClaim,
+        attempt: &DeliveryAttempt,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        let Some(held) = state.deliveries.get_mut(&claim.delivery.id) else {
+            return Ok(false);
+        };
+        if held
+            .claim
+            .as_ref()
+            .is_none_or(|(token, _)| *token != claim.claim_token)
+        {
+            return Ok(false);
+        }
+        held.claim = None;
+        let d = &mut held.delivery;
+        d.attempts = attempt.number;
+        d.last_error = attempt.error.clone();
+        match outcome {
+            AttemptOutcome::Delivered => {
+                d.status = DeliveryStatus::Delivered;
+                d.delivered_at = Some(attempt.at);
+            }
+            AttemptOutcome::Retry(at) => d.next_attempt_at = *at,
+            AttemptOutcome::Failed => d.status = DeliveryStatus::Failed,
+        }
+        state.attempts.push(attempt.clone());
+        Ok(true)
+    }
+
+    async fn get_delivery(&self, id: i64) -> Result<Delivery> {
+        let state = self.state();
+        state
+            .deliveries
+            .get(&id)
+            .map(|d| d.delivery.clone())
+            .ok_or(Error::NotFound { what: DELIVERY })
+    }
+
+    async fn list_deliveries(
+        &self,
+        endpoint_id: Option<i64>,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>> {
+        let state = self.state();
+        let matching: Vec<&Delivery> = state
+            .deliveries
+            .values()
+            .rev()
+            .map(|d| &d.delivery)
+            .filter(|d| endpoint_id.is_none_or(|id| d.endpoint_id == id))
+            .collect();
+        Ok(page_of(matching, page))
+    }
+
+    async fn list_attempts(&self, delivery_id: i64) -> Result<Vec<DeliveryAttempt>> {
+        let state = self.state();
+        Ok(state
+            .attempts
+            .iter()
+            .filter(|a| a.delivery_id == delivery_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery> {
+        let mut state = self.state();
+        let held = state
+            .deliveries
+            .get_mut(&id)
+            .ok_or(Error::NotFound { what: DELIVERY })?;
+        held.claim = None;
+        held.delivery.status = DeliveryStatus::Pending;
+        held.delivery.next_attempt_at = now;
+        held.delivery.retry_since = now;
+        Ok(held.delivery.clone())
+    }
+}
+
 /// Blobs in memory.
 #[derive(Default)]
 pub struct MemoryBlobStore {
@@ -660,6 +887,11 @@ mod tests {
     #[tokio::test]
     async fn passes_the_store_conformance_suite() {
         idv_core::testing::store_suite(|| async { Arc::new(MemoryStore::new()) }).await;
+    }
+
+    #[tokio::test]
+    async fn passes_the_webhook_conformance_suite() {
+        idv_core::testing::webhook_suite(|| async { Arc::new(MemoryStore::new()) }).await;
     }
 
     #[tokio::test]

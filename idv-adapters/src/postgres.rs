@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use idv_core::api_keys::{ApiKey, ApiKeyChanges, NewApiKey, Permission};
+use idv_core::auth::Secret;
 use idv_core::domain::{
     now, DocumentType, NewUser, NewVerification, Page, PageRequest, Role, Status, User,
     UserChanges, UserId, Verification, VerificationFilter, VerificationId, VerificationResult,
@@ -24,7 +25,11 @@ use idv_core::idempotency::{Begin, StoredResponse};
 use idv_core::logs::{Event as LogEvent, Level, LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
     email_key, ApiKeyStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
-    VerificationStore,
+    VerificationStore, WebhookStore,
+};
+use idv_core::webhooks::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryStatus, NewWebhookEndpoint,
+    WebhookEndpoint,
 };
 use idv_core::{Error, Result};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
@@ -63,7 +68,14 @@ impl<'s> MigrationSource<'s> for Migrations {
             Cow::Borrowed(include_str!("../migrations/postgres/0002_events.sql")),
             false,
         );
-        Box::pin(async move { Ok(vec![init, events]) })
+        let webhooks = Migration::new(
+            3,
+            Cow::Borrowed("webhooks"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/postgres/0003_webhooks.sql")),
+            false,
+        );
+        Box::pin(async move { Ok(vec![init, events, webhooks]) })
     }
 }
 
@@ -1103,6 +1115,63 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passes_the_webhook_conformance_suite() {
+        let databases = TestDatabases::default();
+        idv_core::testing::webhook_suite(|| {
+            let url = databases.create();
+            async move { Arc::new(PostgresStore::connect(&url.await).await.unwrap()) }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_fan_out_one_cursor_position_once() {
+        use idv_core::webhooks::NewWebhookEndpoint;
+        let databases = TestDatabases::default();
+        let (first, second) = two_servers(&databases).await;
+        let endpoint = first
+            .create_endpoint(NewWebhookEndpoint {
+                url: "https://a.example.com/hook".into(),
+                events: vec![],
+                secret: idv_core::auth::Secret::new("whsec_test"),
+            })
+            .await
+            .unwrap();
+        let pairs: Vec<(i64, i64)> = (1..=50).map(|e| (endpoint.id, e)).collect();
+        let mut fan_outs = Vec::new();
+        for store in [first.clone(), second.clone(), first.clone(), second.clone()] {
+            let pairs = pairs.clone();
+            fan_outs.push(tokio::spawn(async move {
+                store.add_deliveries(0, 50, &pairs, now()).await.unwrap()
+            }));
+        }
+        let mut moved = 0;
+        for fan_out in fan_outs {
+            moved += usize::from(fan_out.await.unwrap());
+        }
+        assert_eq!(moved, 1);
+        assert_eq!(second.fan_out_cursor().await.unwrap(), 50);
+        let all = first
+            .list_deliveries(
+                None,
+                PageRequest {
+                    page: 1,
+                    per_page: 100,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.total, 50);
+        let mut events: Vec<i64> = all.items.iter().map(|d| d.event_id).collect();
+        assert!(
+            events.windows(2).all(|w| w[0] > w[1]),
+            "ids follow the given order"
+        );
+        events.dedup();
+        assert_eq!(events.len(), 50);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_servers_never_claim_one_job_twice() {
         let databases = TestDatabases::default();
         let (first, second) = two_servers(&databases).await;
@@ -1387,5 +1456,344 @@ impl EventStore for PostgresStore {
         .await
         .map_err(map_err)?;
         Ok(count as u64)
+    }
+}
+
+const ENDPOINT_COLUMNS: &str = "id, url, events, secret, created_at";
+const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, status, attempts, next_attempt_at, \
+     created_at, delivered_at, last_error, retry_since";
+
+fn endpoint_not_found() -> Error {
+    Error::NotFound {
+        what: "webhook endpoint",
+    }
+}
+
+fn delivery_not_found() -> Error {
+    Error::NotFound {
+        what: "webhook delivery",
+    }
+}
+
+fn kind_names(kinds: &[EventKind]) -> Vec<&'static str> {
+    kinds.iter().map(|k| k.as_str()).collect()
+}
+
+fn endpoint_from_row(row: &PgRow) -> Result<WebhookEndpoint> {
+    let events: Vec<String> = get(row, "events")?;
+    Ok(WebhookEndpoint {
+        id: get(row, "id")?,
+        url: get(row, "url")?,
+        events: events
+            .iter()
+            .map(|k| parse_stored("event kind", k, EventKind::parse))
+            .collect::<Result<_>>()?,
+        secret: Secret::new(get::<String>(row, "secret")?),
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn delivery_from_row(row: &PgRow) -> Result<Delivery> {
+    let attempts: i32 = get(row, "attempts")?;
+    Ok(Delivery {
+        id: get(row, "id")?,
+        endpoint_id: get(row, "endpoint_id")?,
+        event_id: get(row, "event_id")?,
+        status: parse_stored(
+            "delivery status",
+            get(row, "status")?,
+            DeliveryStatus::parse,
+        )?,
+        attempts: u32::try_from(attempts).map_err(Error::internal)?,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        created_at: get(row, "created_at")?,
+        delivered_at: get(row, "delivered_at")?,
+        last_error: get(row, "last_error")?,
+        retry_since: get(row, "retry_since")?,
+    })
+}
+
+fn attempt_from_row(row: &PgRow) -> Result<DeliveryAttempt> {
+    let number: i32 = get(row, "number")?;
+    let status_code: Option<i32> = get(row, "status_code")?;
+    let duration_ms: i64 = get(row, "duration_ms")?;
+    Ok(DeliveryAttempt {
+        delivery_id: get(row, "delivery_id")?,
+        number: u32::try_from(number).map_err(Error::internal)?,
+        at: get(row, "at")?,
+        status_code: status_code
+            .map(u16::try_from)
+            .transpose()
+            .map_err(Error::internal)?,
+        error: get(row, "error")?,
+        duration_ms: u64::try_from(duration_ms).map_err(Error::internal)?,
+    })
+}
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn create_endpoint(&self, new: NewWebhookEndpoint) -> Result<WebhookEndpoint> {
+        let sql = format!(
+            "INSERT INTO webhook_endpoints (url, events, secret, created_at)
+             VALUES ($1, $2, $3, $4) RETURNING {ENDPOINT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&new.url)
+            .bind(kind_names(&new.events))
+            .bind(new.secret.expose())
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        endpoint_from_row(&row)
+    }
+
+    async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(endpoint_from_row)
+            .unwrap_or_else(|| Err(endpoint_not_found()))
+    }
+
+    async fn list_endpoints(&self, request: PageRequest) -> Result<Page<WebhookEndpoint>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT $1 OFFSET $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(request.per_page))
+            .bind(request.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(endpoint_from_row).collect::<Result<_>>()?;
+        Ok(page(items, total, request))
+    }
+
+    async fn delete_endpoint(&self, id: i64) -> Result<()> {
+        // Deliveries and their attempts go with it through cascading foreign keys.
+        let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            return Err(endpoint_not_found());
+        }
+        Ok(())
+    }
+
+    async fn fan_out_cursor(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT event_id FROM webhook_cursor WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn add_deliveries(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[(i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // A second fan-out from the same position waits here for the first to commit, then
+        // finds the cursor moved and changes nothing.
+        let moved =
+            sqlx::query("UPDATE webhook_cursor SET event_id = $1 WHERE id = 1 AND event_id = $2")
+                .bind(to)
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if !deliveries.is_empty() {
+            let (endpoints, events): (Vec<i64>, Vec<i64>) = deliveries.iter().copied().unzip();
+            // The join skips endpoints already deleted; the key-share lock keeps the rest from
+            // being deleted until we commit (a delete committed meanwhile drops the row from
+            // the join instead of failing the foreign key). Ids follow the given order.
+            sqlx::query(
+                "INSERT INTO webhook_deliveries
+                     (endpoint_id, event_id, status, attempts, next_attempt_at, created_at,
+                      retry_since)
+                 SELECT e.id, p.event_id, 'pending', 0, $3, $3, $3
+                 FROM UNNEST($1::bigint[], $2::bigint[]) WITH ORDINALITY
+                     AS p (endpoint_id, event_id, position)
+                 JOIN webhook_endpoints e ON e.id = p.endpoint_id
+                 ORDER BY p.position
+                 FOR KEY SHARE OF e
+                 ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+            )
+            .bind(&endpoints)
+            .bind(&events)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn claim_delivery(
+        &self,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>> {
+        let token = crate::claim_token();
+        let lease_micros = lease.min(MAX_LEASE).as_micros() as i64;
+        // One statement, so one transaction. SKIP LOCKED passes over deliveries that another
+        // claim is taking right now. Due times and leases are judged by the caller's `now`.
+        let sql = format!(
+            "WITH next AS (
+                 SELECT id AS next_id FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= $1
+                     AND (lease_until IS NULL OR lease_until <= $1)
+                 ORDER BY next_attempt_at, id
+                 LIMIT 1
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE webhook_deliveries SET claim_token = $2,
+                 lease_until = $1 + $3 * INTERVAL '1 microsecond'
+             FROM next WHERE id = next.next_id
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(&token)
+            .bind(lease_micros)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(DeliveryClaim {
+            delivery: delivery_from_row(&row)?,
+            claim_token: token,
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        claim: &DeliveryClaim,
+        attempt: &DeliveryAttempt,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool> {
+        let (status, next_attempt_at, delivered_at) = match outcome {
+            AttemptOutcome::Delivered => (DeliveryStatus::Delivered, None, Some(attempt.at)),
+            AttemptOutcome::Retry(at) => (DeliveryStatus::Pending, Some(*at), None),
+            AttemptOutcome::Failed => (DeliveryStatus::Failed, None, None),
+        };
+        let number = i32::try_from(attempt.number).map_err(Error::internal)?;
+        // One statement, so one transaction: the attempt is stored only if the claim was still
+        // ours. A later claim replaced the token; a redelivery cleared it.
+        let recorded = sqlx::query(
+            "WITH settled AS (
+                 UPDATE webhook_deliveries SET status = $1, attempts = $2,
+                     next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4,
+                     delivered_at = COALESCE($5, delivered_at), claim_token = NULL,
+                     lease_until = NULL
+                 WHERE id = $6 AND claim_token = $7
+                 RETURNING id
+             )
+             INSERT INTO webhook_attempts (delivery_id, number, at, status_code, error, duration_ms)
+             SELECT id, $2, $8, $9, $4, $10 FROM settled",
+        )
+        .bind(status.as_str())
+        .bind(number)
+        .bind(next_attempt_at)
+        .bind(attempt.error.as_deref())
+        .bind(delivered_at)
+        .bind(claim.delivery.id)
+        .bind(&claim.claim_token)
+        .bind(attempt.at)
+        .bind(attempt.status_code.map(i32::from))
+        .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(recorded.rows_affected() == 1)
+    }
+
+    async fn get_delivery(&self, id: i64) -> Result<Delivery> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(delivery_from_row)
+            .unwrap_or_else(|| Err(delivery_not_found()))
+    }
+
+    async fn list_deliveries(
+        &self,
+        endpoint_id: Option<i64>,
+        request: PageRequest,
+    ) -> Result<Page<Delivery>> {
+        let condition = "$1::bigint IS NULL OR endpoint_id = $1";
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE {condition}"
+        ))
+        .bind(endpoint_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {condition}
+             ORDER BY id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(endpoint_id)
+            .bind(i64::from(request.per_page))
+            .bind(request.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(delivery_from_row).collect::<Result<_>>()?;
+        Ok(page(items, total, request))
+    }
+
+    async fn list_attempts(&self, delivery_id: i64) -> Result<Vec<DeliveryAttempt>> {
+        let rows = sqlx::query(
+            "SELECT delivery_id, number, at, status_code, error, duration_ms
+             FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number, at",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery> {
+        // Clearing the claim means an attempt still in flight cannot record its outcome.
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
+                 retry_since = $1, claim_token = NULL, lease_until = NULL
+             WHERE id = $2 RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(delivery_from_row)
+            .unwrap_or_else(|| Err(delivery_not_found()))
     }
 }

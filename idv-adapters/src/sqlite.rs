@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use idv_core::api_keys::{ApiKey, ApiKeyChanges, NewApiKey, Permission};
+use idv_core::auth::Secret;
 use idv_core::domain::{
     now, DocumentType, NewUser, NewVerification, Page, PageRequest, Role, Status, User,
     UserChanges, UserId, Verification, VerificationFilter, VerificationId, VerificationResult,
@@ -22,7 +23,11 @@ use idv_core::idempotency::{Begin, StoredResponse};
 use idv_core::logs::{Event as LogEvent, Level, LogEntry, LogFilter, NewLogEntry};
 use idv_core::ports::{
     email_key, ApiKeyStore, EventStore, IdempotencyStore, Job, JobQueue, LogStore, UserStore,
-    VerificationStore,
+    VerificationStore, WebhookStore,
+};
+use idv_core::webhooks::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryClaim, DeliveryStatus, NewWebhookEndpoint,
+    WebhookEndpoint,
 };
 use idv_core::{Error, Result};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
@@ -63,7 +68,14 @@ impl<'s> MigrationSource<'s> for Migrations {
             Cow::Borrowed(include_str!("../migrations/sqlite/0003_events.sql")),
             false,
         );
-        Box::pin(async move { Ok(vec![init, keys, events]) })
+        let webhooks = Migration::new(
+            4,
+            Cow::Borrowed("webhooks"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../migrations/sqlite/0004_webhooks.sql")),
+            false,
+        );
+        Box::pin(async move { Ok(vec![init, keys, events, webhooks]) })
     }
 }
 
@@ -990,6 +1002,358 @@ impl IdempotencyStore for SqliteStore {
     }
 }
 
+const ENDPOINT_COLUMNS: &str = "id, url, events, secret, created_at";
+const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, status, attempts, next_attempt_at, \
+     created_at, delivered_at, last_error, retry_since";
+
+fn endpoint_not_found() -> Error {
+    Error::NotFound {
+        what: "webhook endpoint",
+    }
+}
+
+fn delivery_not_found() -> Error {
+    Error::NotFound {
+        what: "webhook delivery",
+    }
+}
+
+fn kinds_text(kinds: &[EventKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_kinds(text: &str) -> Result<Vec<EventKind>> {
+    text.split(',')
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            EventKind::parse(k).ok_or_else(|| Error::internal(format!("stored event kind {k:?}")))
+        })
+        .collect()
+}
+
+fn endpoint_from_row(row: &SqliteRow) -> Result<WebhookEndpoint> {
+    let events: String = row.try_get("events").map_err(map_err)?;
+    let secret: String = row.try_get("secret").map_err(map_err)?;
+    Ok(WebhookEndpoint {
+        id: row.try_get("id").map_err(map_err)?,
+        url: row.try_get("url").map_err(map_err)?,
+        events: parse_kinds(&events)?,
+        secret: Secret::new(secret),
+        created_at: from_micros(row.try_get("created_at").map_err(map_err)?)?,
+    })
+}
+
+fn delivery_from_row(row: &SqliteRow) -> Result<Delivery> {
+    let status: String = row.try_get("status").map_err(map_err)?;
+    let attempts: i64 = row.try_get("attempts").map_err(map_err)?;
+    let delivered_at: Option<i64> = row.try_get("delivered_at").map_err(map_err)?;
+    Ok(Delivery {
+        id: row.try_get("id").map_err(map_err)?,
+        endpoint_id: row.try_get("endpoint_id").map_err(map_err)?,
+        event_id: row.try_get("event_id").map_err(map_err)?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| Error::internal(format!("stored delivery status {status:?}")))?,
+        attempts: u32::try_from(attempts).map_err(Error::internal)?,
+        next_attempt_at: from_micros(row.try_get("next_attempt_at").map_err(map_err)?)?,
+        created_at: from_micros(row.try_get("created_at").map_err(map_err)?)?,
+        delivered_at: delivered_at.map(from_micros).transpose()?,
+        last_error: row.try_get("last_error").map_err(map_err)?,
+        retry_since: from_micros(row.try_get("retry_since").map_err(map_err)?)?,
+    })
+}
+
+fn attempt_from_row(row: &SqliteRow) -> Result<DeliveryAttempt> {
+    let number: i64 = row.try_get("number").map_err(map_err)?;
+    let status_code: Option<i64> = row.try_get("status_code").map_err(map_err)?;
+    let duration_ms: i64 = row.try_get("duration_ms").map_err(map_err)?;
+    Ok(DeliveryAttempt {
+        delivery_id: row.try_get("delivery_id").map_err(map_err)?,
+        number: u32::try_from(number).map_err(Error::internal)?,
+        at: from_micros(row.try_get("at").map_err(map_err)?)?,
+        status_code: status_code
+            .map(u16::try_from)
+            .transpose()
+            .map_err(Error::internal)?,
+        error: row.try_get("error").map_err(map_err)?,
+        duration_ms: u64::try_from(duration_ms).map_err(Error::internal)?,
+    })
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_endpoint(&self, new: NewWebhookEndpoint) -> Result<WebhookEndpoint> {
+        let sql = format!(
+            "INSERT INTO webhook_endpoints (url, events, secret, created_at) VALUES (?, ?, ?, ?)
+             RETURNING {ENDPOINT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&new.url)
+            .bind(kinds_text(&new.events))
+            .bind(new.secret.expose())
+            .bind(micros(now()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        endpoint_from_row(&row)
+    }
+
+    async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(endpoint_from_row)
+            .unwrap_or(Err(endpoint_not_found()))
+    }
+
+    async fn list_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT ? OFFSET ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(endpoint_from_row).collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    async fn delete_endpoint(&self, id: i64) -> Result<()> {
+        // Deliveries and their attempts go with it through cascading foreign keys.
+        let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            return Err(endpoint_not_found());
+        }
+        Ok(())
+    }
+
+    async fn fan_out_cursor(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT event_id FROM webhook_cursor WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn add_deliveries(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[(i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Moving the cursor first takes SQLite's write lock, so fan-outs queue here and only
+        // the first from one cursor position gets through.
+        let moved =
+            sqlx::query("UPDATE webhook_cursor SET event_id = ? WHERE id = 1 AND event_id = ?")
+                .bind(to)
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for &(endpoint_id, event_id) in deliveries {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries
+                     (endpoint_id, event_id, status, attempts, next_attempt_at, created_at,
+                      retry_since)
+                 SELECT ?1, ?2, 'pending', 0, ?3, ?3, ?3
+                 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1)
+                 ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+            )
+            .bind(endpoint_id)
+            .bind(event_id)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn claim_delivery(
+        &self,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>> {
+        let token = crate::claim_token();
+        let now_us = micros(now);
+        let until = now_us.saturating_add(lease.as_micros().min(i64::MAX as u128) as i64);
+        // One statement: SQLite takes its write lock before the inner select reads.
+        let sql = format!(
+            "UPDATE webhook_deliveries SET claim_token = ?1, lease_until = ?2
+             WHERE id = (
+                 SELECT id FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= ?3
+                     AND (lease_until IS NULL OR lease_until <= ?3)
+                 ORDER BY next_attempt_at, id LIMIT 1)
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&token)
+            .bind(until)
+            .bind(now_us)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(DeliveryClaim {
+            delivery: delivery_from_row(&row)?,
+            claim_token: token,
+        }))
+    }
+
+    async fn record_attempt(
+        &self,
+        claim: &DeliveryClaim,
+        attempt: &DeliveryAttempt,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool> {
+        let (status, next_attempt_at, delivered_at) = match outcome {
+            AttemptOutcome::Delivered => (DeliveryStatus::Delivered, None, Some(attempt.at)),
+            AttemptOutcome::Retry(at) => (DeliveryStatus::Pending, Some(*at), None),
+            AttemptOutcome::Failed => (DeliveryStatus::Failed, None, None),
+        };
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Only the holder of the latest claim gets past this; a later claim or a redelivery
+        // replaced or cleared the token.
+        let settled = sqlx::query(
+            "UPDATE webhook_deliveries SET status = ?1, attempts = ?2,
+                 next_attempt_at = COALESCE(?3, next_attempt_at), last_error = ?4,
+                 delivered_at = COALESCE(?5, delivered_at), claim_token = NULL, lease_until = NULL
+             WHERE id = ?6 AND claim_token = ?7",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(attempt.number))
+        .bind(next_attempt_at.map(micros))
+        .bind(attempt.error.as_deref())
+        .bind(delivered_at.map(micros))
+        .bind(claim.delivery.id)
+        .bind(&claim.claim_token)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if settled.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, number, at, status_code, error, duration_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(claim.delivery.id)
+        .bind(i64::from(attempt.number))
+        .bind(micros(attempt.at))
+        .bind(attempt.status_code.map(i64::from))
+        .bind(attempt.error.as_deref())
+        .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn get_delivery(&self, id: i64) -> Result<Delivery> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(delivery_from_row)
+            .unwrap_or(Err(delivery_not_found()))
+    }
+
+    async fn list_deliveries(
+        &self,
+        endpoint_id: Option<i64>,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>> {
+        let condition = "?1 IS NULL OR endpoint_id = ?1";
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE {condition}"
+        ))
+        .bind(endpoint_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {condition}
+             ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(endpoint_id)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(delivery_from_row).collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    async fn list_attempts(&self, delivery_id: i64) -> Result<Vec<DeliveryAttempt>> {
+        let rows = sqlx::query(
+            "SELECT delivery_id, number, at, status_code, error, duration_ms
+             FROM webhook_attempts WHERE delivery_id = ? ORDER BY number, at",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery> {
+        // Clearing the claim means an attempt still in flight cannot record its outcome.
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1,
+                 retry_since = ?1, claim_token = NULL, lease_until = NULL
+             WHERE id = ?2 RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(delivery_from_row)
+            .unwrap_or(Err(delivery_not_found()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1004,6 +1368,25 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let base = dir.clone();
         idv_core::testing::store_suite(move || {
+            let path = base.join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
+            async move {
+                Arc::new(
+                    SqliteStore::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap(),
+                )
+            }
+        })
+        .await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passes_the_webhook_conformance_suite() {
+        let dir = std::env::temp_dir().join(format!("idv-sqlite-webhooks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.clone();
+        idv_core::testing::webhook_suite(move || {
             let path = base.join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
             async move {
                 Arc::new(

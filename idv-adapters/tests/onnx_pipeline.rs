@@ -363,7 +363,10 @@ async fn async_port_runs_on_the_blocking_pool() {
     let info = scorer.check_image(photo("obama2.jpg")).await.unwrap();
     assert_eq!((info.width, info.height), (626, 1200));
     let evidence = scorer
-        .score(input("obama.jpg", "obama2.jpg"))
+        .score(
+            input("obama.jpg", "obama2.jpg"),
+            std::sync::Arc::new(|_| {}),
+        )
         .await
         .unwrap();
     assert!(evidence.face_similarity.unwrap() > SAME_PERSON_MIN);

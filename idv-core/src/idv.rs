@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::ports::{
     ApiKeyStore, BlobStore, EventStore, IdempotencyStore, JobQueue, LogStore, Store, UserStore,
-    VerificationStore,
+    VerificationStore, WebhookStore, WebhookTransport,
 };
 use crate::scoring::Scorer;
 use crate::suspicious::SuspicionSettings;
@@ -28,11 +28,20 @@ pub struct Ports {
     pub logs: Arc<dyn LogStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub events: Arc<dyn EventStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// Sends webhooks; without one, webhooks cannot be configured.
+    pub webhook_transport: Option<Arc<dyn WebhookTransport>>,
     pub blobs: Arc<dyn BlobStore>,
     pub scorer: Arc<dyn Scorer>,
 }
 
 impl Ports {
+    /// The same ports, sending webhooks with `transport`.
+    pub fn with_webhook_transport(mut self, transport: Arc<dyn WebhookTransport>) -> Self {
+        self.webhook_transport = Some(transport);
+        self
+    }
+
     /// Ports from one store object that plays every storage role.
     pub fn from_store(
         store: Arc<dyn Store>,
@@ -46,7 +55,9 @@ impl Ports {
             api_keys: store.clone(),
             logs: store.clone(),
             idempotency: store.clone(),
-            events: store,
+            events: store.clone(),
+            webhooks: store,
+            webhook_transport: None,
             blobs,
             scorer,
         }
@@ -67,6 +78,8 @@ pub struct Settings {
     pub max_job_attempts: u32,
     pub login_throttle: ThrottleSettings,
     pub suspicion: SuspicionSettings,
+    /// First webhook retry delay; later ones double (see [`crate::webhooks::backoff`]).
+    pub webhook_retry_base: Duration,
 }
 
 impl Settings {
@@ -80,6 +93,7 @@ impl Settings {
             max_job_attempts: 3,
             login_throttle: ThrottleSettings::default(),
             suspicion: SuspicionSettings::default(),
+            webhook_retry_base: Duration::from_secs(10),
         }
     }
 }

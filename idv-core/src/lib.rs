@@ -21,6 +21,7 @@ pub mod suspicious;
 pub mod testing;
 pub mod throttle;
 pub mod verifications;
+mod webhook_worker;
 pub mod webhooks;
 mod worker;
 

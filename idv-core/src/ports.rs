@@ -17,6 +17,10 @@ use crate::error::Result;
 use crate::events::{Event, EventKind, NewEvent};
 use crate::idempotency::{Begin, StoredResponse};
 use crate::logs::{LogEntry, LogFilter, NewLogEntry};
+use crate::webhooks::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryClaim, DestinationError, NewWebhookEndpoint,
+    WebhookEndpoint,
+};
 
 /// The key under which e-mail addresses are unique: trimmed and lower-cased, so that
 /// `Ann@Example.com` and ` ann@example.com` are one mailbox. Tags (`ann+x@`) are kept.
@@ -26,7 +30,14 @@ pub fn email_key(email: &str) -> String {
 
 /// Every storage role in one object, as the SQL adapters provide them.
 pub trait Store:
-    UserStore + VerificationStore + JobQueue + ApiKeyStore + LogStore + IdempotencyStore + EventStore
+    UserStore
+    + VerificationStore
+    + JobQueue
+    + ApiKeyStore
+    + LogStore
+    + IdempotencyStore
+    + EventStore
+    + WebhookStore
 {
 }
 
@@ -38,6 +49,7 @@ impl<T> Store for T where
         + LogStore
         + IdempotencyStore
         + EventStore
+        + WebhookStore
 {
 }
 
@@ -233,4 +245,88 @@ pub trait EventStore: Send + Sync + 'static {
         status: Option<Status>,
         since: DateTime<Utc>,
     ) -> Result<u64>;
+}
+
+/// Webhook endpoints and the durable queue of their deliveries (see [`crate::webhooks`]).
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn create_endpoint(&self, endpoint: NewWebhookEndpoint) -> Result<WebhookEndpoint>;
+
+    /// `NotFound` when there is no such endpoint.
+    async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint>;
+
+    /// Endpoints ordered by id.
+    async fn list_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>>;
+
+    /// Deletes the endpoint with its deliveries and their attempts. `NotFound` when there is no
+    /// such endpoint.
+    async fn delete_endpoint(&self, id: i64) -> Result<()>;
+
+    /// The id of the last event already fanned out to deliveries (0 at first).
+    async fn fan_out_cursor(&self) -> Result<i64>;
+
+    /// Atomically: if the cursor still reads `from`, creates the given (endpoint id, event id)
+    /// deliveries, due at `at`, and moves the cursor to `to`; returns `false` and changes
+    /// nothing when another instance moved the cursor first. Deliveries for endpoints deleted
+    /// meanwhile are skipped.
+    async fn add_deliveries(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[(i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Claims the pending delivery that has been due longest, unless another claim on it is
+    /// still within its lease, and holds it for `lease`.
+    async fn claim_delivery(
+        &self,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>>;
+
+    /// Records an attempt of a claimed delivery and applies its outcome (delivered, retry at a
+    /// time, or failed), releasing the claim, in one transaction. `false` (and nothing changes)
+    /// when the claim was lost.
+    async fn record_attempt(
+        &self,
+        claim: &DeliveryClaim,
+        attempt: &DeliveryAttempt,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool>;
+
+    /// `NotFound` when there is no such delivery.
+    async fn get_delivery(&self, id: i64) -> Result<Delivery>;
+
+    /// Deliveries of one endpoint (or all), newest first.
+    async fn list_deliveries(
+        &self,
+        endpoint_id: Option<i64>,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>>;
+
+    /// The attempts of a delivery, oldest first.
+    async fn list_attempts(&self, delivery_id: i64) -> Result<Vec<DeliveryAttempt>>;
+
+    /// Makes a delivery pending and due at `now` again, restarting its retry period.
+    /// `NotFound` when there is no such delivery.
+    async fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<Delivery>;
+}
+
+/// Sends webhook deliveries over HTTP.
+#[async_trait]
+pub trait WebhookTransport: Send + Sync + 'static {
+    /// Refuses a URL that is not http or https, and one whose host is or resolves to an
+    /// internal address (see [`crate::webhooks::is_internal`]) unless the operator allowed
+    /// internal destinations.
+    async fn check_destination(&self, url: &str) -> std::result::Result<(), DestinationError>;
+
+    /// POSTs `body` with `headers`, checking the destination again after resolving it and
+    /// following no redirects. Returns the receiver's status code, or why none came back.
+    async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        headers: Vec<(String, String)>,
+    ) -> std::result::Result<u16, String>;
 }

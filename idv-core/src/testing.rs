@@ -832,3 +832,275 @@ pub async fn blob_suite(store: Arc<dyn BlobStore>) {
     assert!(store.put("suite/../escape", b"x".to_vec()).await.is_err());
     store.delete_prefix("suite/ab").await.unwrap();
 }
+
+/// Runs every webhook-store check against fresh stores made by `factory`.
+pub async fn webhook_suite<S, F, Fut>(factory: F)
+where
+    S: crate::ports::WebhookStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<S>>,
+{
+    endpoints_round_trip(&*factory().await).await;
+    fan_out_is_compare_and_set(&*factory().await).await;
+    deliveries_are_claimed_retried_and_settled(&*factory().await).await;
+    concurrent_delivery_claims_never_share(factory().await).await;
+}
+
+fn endpoint(url: &str, events: Vec<EventKind>) -> crate::webhooks::NewWebhookEndpoint {
+    crate::webhooks::NewWebhookEndpoint {
+        url: url.to_string(),
+        events,
+        secret: crate::auth::Secret::new("whsec_suite"),
+    }
+}
+
+async fn endpoints_round_trip<S: crate::ports::WebhookStore>(store: &S) {
+    let kinds = vec![
+        EventKind::VerificationStatusChanged,
+        EventKind::SuspiciousActivity,
+    ];
+    let a = store
+        .create_endpoint(endpoint("https://a.example.com/hook", kinds.clone()))
+        .await
+        .unwrap();
+    let b = store
+        .create_endpoint(endpoint("https://b.example.com/hook", vec![]))
+        .await
+        .unwrap();
+    assert!(a.id < b.id);
+    assert_eq!(
+        (a.url.as_str(), a.events.clone()),
+        ("https://a.example.com/hook", kinds)
+    );
+    assert_eq!(a.secret.expose(), "whsec_suite");
+    assert_eq!(store.get_endpoint(a.id).await.unwrap(), a);
+    let page = store
+        .list_endpoints(PageRequest {
+            page: 1,
+            per_page: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![a.id, b.id]
+    );
+    store.delete_endpoint(a.id).await.unwrap();
+    assert!(matches!(
+        store.get_endpoint(a.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_endpoint(a.id).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+async fn fan_out_is_compare_and_set<S: crate::ports::WebhookStore>(store: &S) {
+    let now = crate::domain::now();
+    let a = store
+        .create_endpoint(endpoint("https://a.example.com/hook", vec![]))
+        .await
+        .unwrap();
+    assert_eq!(store.fan_out_cursor().await.unwrap(), 0);
+    assert!(store
+        .add_deliveries(0, 5, &[(a.id, 3), (a.id, 5)], now)
+        .await
+        .unwrap());
+    assert_eq!(store.fan_out_cursor().await.unwrap(), 5);
+    assert!(
+        !store.add_deliveries(0, 9, &[(a.id, 7)], now).await.unwrap(),
+        "stale cursor"
+    );
+    assert!(
+        store
+            .add_deliveries(5, 9, &[(a.id + 1000, 7)], now)
+            .await
+            .unwrap(),
+        "gone endpoint"
+    );
+    let page = store
+        .list_deliveries(
+            Some(a.id),
+            PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let events: Vec<i64> = page.items.iter().map(|d| d.event_id).collect();
+    assert_eq!(events, vec![5, 3], "newest first");
+    assert!(page
+        .items
+        .iter()
+        .all(|d| d.status == crate::webhooks::DeliveryStatus::Pending && d.attempts == 0));
+    let all = store
+        .list_deliveries(
+            None,
+            PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.total, 2);
+}
+
+async fn deliveries_are_claimed_retried_and_settled<S: crate::ports::WebhookStore>(store: &S) {
+    use crate::webhooks::{AttemptOutcome, DeliveryAttempt, DeliveryStatus};
+    let now = crate::domain::now();
+    let second = chrono::Duration::seconds(1);
+    let lease = Duration::from_secs(60);
+    let a = store
+        .create_endpoint(endpoint("https://a.example.com/hook", vec![]))
+        .await
+        .unwrap();
+    assert!(store.claim_delivery(lease, now).await.unwrap().is_none());
+    assert!(store
+        .add_deliveries(0, 2, &[(a.id, 1), (a.id, 2)], now)
+        .await
+        .unwrap());
+
+    let first = store.claim_delivery(lease, now).await.unwrap().unwrap();
+    assert_eq!(first.delivery.event_id, 1, "due longest first");
+    let other = store.claim_delivery(lease, now).await.unwrap().unwrap();
+    assert_eq!(other.delivery.event_id, 2);
+    assert!(
+        store.claim_delivery(lease, now).await.unwrap().is_none(),
+        "both are held"
+    );
+
+    let attempt = |number, code: Option<u16>, error: Option<&str>| DeliveryAttempt {
+        delivery_id: first.delivery.id,
+        number,
+        at: now,
+        status_code: code,
+        error: error.map(str::to_string),
+        duration_ms: 12,
+    };
+    let retry_at = now + second * 10;
+    let failed = attempt(1, Some(500), Some("HTTP 500"));
+    assert!(store
+        .record_attempt(&first, &failed, &AttemptOutcome::Retry(retry_at))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_attempt(&first, &failed, &AttemptOutcome::Delivered)
+            .await
+            .unwrap(),
+        "claim released"
+    );
+    let waiting = store.get_delivery(first.delivery.id).await.unwrap();
+    assert_eq!(
+        (waiting.status, waiting.attempts, waiting.next_attempt_at),
+        (DeliveryStatus::Pending, 1, retry_at)
+    );
+    assert_eq!(waiting.last_error.as_deref(), Some("HTTP 500"));
+    assert!(
+        store.claim_delivery(lease, now).await.unwrap().is_none(),
+        "not due yet"
+    );
+
+    let again = store
+        .claim_delivery(lease, retry_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.delivery.id, first.delivery.id);
+    assert!(store
+        .record_attempt(
+            &again,
+            &attempt(2, Some(204), None),
+            &AttemptOutcome::Delivered
+        )
+        .await
+        .unwrap());
+    let done = store.get_delivery(first.delivery.id).await.unwrap();
+    assert_eq!((done.status, done.attempts), (DeliveryStatus::Delivered, 2));
+    assert!(done.delivered_at.is_some());
+    let attempts = store.list_attempts(first.delivery.id).await.unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| (a.number, a.status_code))
+            .collect::<Vec<_>>(),
+        vec![(1, Some(500)), (2, Some(204))]
+    );
+    assert_eq!(attempts[0].error.as_deref(), Some("HTTP 500"));
+
+    assert!(store
+        .record_attempt(
+            &other,
+            &attempt(1, None, Some("timeout")),
+            &AttemptOutcome::Failed
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_delivery(other.delivery.id).await.unwrap().status,
+        DeliveryStatus::Failed
+    );
+    let later = now + second * 100;
+    let resent = store.redeliver(other.delivery.id, later).await.unwrap();
+    assert_eq!(
+        (resent.status, resent.next_attempt_at, resent.retry_since),
+        (DeliveryStatus::Pending, later, later)
+    );
+    let reclaimed = store.claim_delivery(lease, later).await.unwrap().unwrap();
+    assert_eq!(reclaimed.delivery.id, other.delivery.id);
+    assert!(matches!(
+        store.redeliver(other.delivery.id + 1000, later).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let expired = store
+        .claim_delivery(Duration::from_millis(1), later + second * 120)
+        .await
+        .unwrap();
+    assert_eq!(
+        expired.map(|c| c.delivery.id),
+        Some(other.delivery.id),
+        "an expired lease is claimed again"
+    );
+    store.delete_endpoint(a.id).await.unwrap();
+    assert!(matches!(
+        store.get_delivery(first.delivery.id).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+async fn concurrent_delivery_claims_never_share<S: crate::ports::WebhookStore>(store: Arc<S>) {
+    let now = crate::domain::now();
+    let a = store
+        .create_endpoint(endpoint("https://a.example.com/hook", vec![]))
+        .await
+        .unwrap();
+    let pairs: Vec<(i64, i64)> = (1..=20).map(|e| (a.id, e)).collect();
+    assert!(store.add_deliveries(0, 20, &pairs, now).await.unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(claim) = store
+                .claim_delivery(Duration::from_secs(60), now)
+                .await
+                .unwrap()
+            {
+                mine.push(claim.delivery.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.unwrap());
+    }
+    claimed.sort();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!((before, claimed.len()), (20, 20));
+}

@@ -85,6 +85,8 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// When the current retry period began: creation, or the last manual redelivery.
+    pub retry_since: DateTime<Utc>,
 }
 
 /// One try at sending a delivery.
@@ -134,11 +136,12 @@ pub fn signature_header(secret: &Secret, timestamp: i64, body: &[u8]) -> String 
 /// How long deliveries are retried before they are marked failed.
 pub const RETRY_PERIOD: Duration = Duration::from_secs(26 * 3600);
 
-/// Delay before attempt `attempt + 1`: 10 s doubling up to an hour, each with up to 25 %
-/// random jitter so that retries of many deliveries do not arrive together.
-pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let base = 10f64 * 2f64.powi(attempt.saturating_sub(1).min(20) as i32);
-    let capped = base.min(3600.0);
+/// Delay before attempt `attempt + 1`: `base` (10 s by default) doubling up to an hour, each
+/// with up to 25 % random jitter (`jitter` in [0, 1]) so that retries of many deliveries do not
+/// arrive together.
+pub fn backoff(base: Duration, attempt: u32, jitter: f64) -> Duration {
+    let doubled = base.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(20) as i32);
+    let capped = doubled.min(3600.0);
     Duration::from_secs_f64(capped * (1.0 + 0.25 * jitter.clamp(0.0, 1.0)))
 }
 
@@ -210,10 +213,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_to_an_hour_with_bounded_jitter() {
-        assert_eq!(backoff(1, 0.0), Duration::from_secs(10));
-        assert_eq!(backoff(2, 0.0), Duration::from_secs(20));
-        assert_eq!(backoff(30, 0.0), Duration::from_secs(3600));
-        assert_eq!(backoff(1, 1.0), Duration::from_secs_f64(12.5));
+        let base = Duration::from_secs(10);
+        assert_eq!(backoff(base, 1, 0.0), Duration::from_secs(10));
+        assert_eq!(backoff(base, 2, 0.0), Duration::from_secs(20));
+        assert_eq!(backoff(base, 30, 0.0), Duration::from_secs(3600));
+        assert_eq!(backoff(base, 1, 1.0), Duration::from_secs_f64(12.5));
     }
 
     #[test]

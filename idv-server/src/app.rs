@@ -13,6 +13,7 @@ use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
 use idv_adapters::postgres::PostgresStore;
 use idv_adapters::s3::{S3BlobStore, S3Config};
 use idv_adapters::sqlite::SqliteStore;
+use idv_adapters::webhook::HttpWebhookTransport;
 use idv_core::accounts::Registration;
 use idv_core::ports::{BlobStore, Store};
 use idv_core::scoring::Scorer;
@@ -112,10 +113,19 @@ pub async fn build(
     settings.token_ttl = config.token_ttl();
     settings.policy = config.scoring.policy();
     settings.job_lease = Duration::from_secs(config.job_lease_secs.max(1));
-    let ports = Ports::from_store(stores.store, stores.blobs, scorer);
+    settings.webhook_retry_base = Duration::from_millis(config.webhook_retry_base_ms.max(1));
+    let transport = HttpWebhookTransport::new(config.webhook_allow_internal)
+        .map_err(|e| ConfigError::new("IDV_WEBHOOK_URL", e))?;
+    let ports = Ports::from_store(stores.store, stores.blobs, scorer)
+        .with_webhook_transport(Arc::new(transport));
     let idv = Idv::new(ports, settings)
         .map_err(|e| ConfigError::new("IDV_MATCH_THRESHOLD", e.to_string()))?;
 
+    if let Some((url, secret)) = config.webhook()? {
+        idv.ensure_webhook(&url, secret)
+            .await
+            .map_err(|e| ConfigError::new("IDV_WEBHOOK_URL", e.to_string()))?;
+    }
     if let Some((email, password)) = config.admin_credentials()? {
         let admin = Registration {
             email,
@@ -193,6 +203,7 @@ pub async fn start(
         signal.clone(),
     )));
     idv.record_start().await;
+    workers.push(tokio::spawn(idv.clone().run_webhooks(signal.clone())));
     let events = EventHub::start(idv.clone(), signal.clone()).await;
     let state = Arc::new(State {
         idv: idv.clone(),

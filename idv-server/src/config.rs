@@ -141,6 +141,27 @@ pub struct ServerConfig {
     #[arg(long, env = "IDV_WORKERS", default_value_t = 2)]
     pub workers: usize,
 
+    /// Endpoint that receives every event (besides those administrators add).
+    #[arg(long, env = "IDV_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// Secret that signs deliveries to `IDV_WEBHOOK_URL` (required with it).
+    #[arg(long, env = "IDV_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// File holding the webhook secret.
+    #[arg(long, env = "IDV_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+
+    /// Let webhooks reach loopback, private and link-local addresses (receivers inside the
+    /// operator's own network).
+    #[arg(long, env = "IDV_WEBHOOK_ALLOW_INTERNAL", default_value_t = false)]
+    pub webhook_allow_internal: bool,
+
+    /// First webhook retry delay in milliseconds; later ones double, up to an hour.
+    #[arg(long, env = "IDV_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub webhook_retry_base_ms: u64,
+
     /// Days the system log keeps its entries.
     #[arg(long, env = "IDV_LOG_RETENTION_DAYS", default_value_t = 90)]
     pub log_retention_days: u64,
@@ -186,6 +207,25 @@ impl ServerConfig {
                 "IDV_ADMIN_EMAIL",
                 "set both IDV_ADMIN_EMAIL and IDV_ADMIN_PASSWORD, or neither",
             )),
+        }
+    }
+
+    /// The operator's webhook endpoint and its secret, if one is configured.
+    pub fn webhook(&self) -> Result<Option<(String, Secret)>, ConfigError> {
+        let secret = secret_value(
+            "IDV_WEBHOOK_SECRET",
+            self.webhook_secret.as_deref(),
+            self.webhook_secret_file.as_deref(),
+        )?;
+        match (&self.webhook_url, secret) {
+            (Some(url), Some(secret)) if secret.expose().len() >= 16 => Ok(Some((url.clone(), secret))),
+            (Some(_), Some(_)) => Err(ConfigError::new("IDV_WEBHOOK_SECRET", "must be at least 16 bytes")),
+            (Some(_), None) => Err(ConfigError::new(
+                "IDV_WEBHOOK_SECRET",
+                "IDV_WEBHOOK_URL needs a secret to sign deliveries; `openssl rand -hex 32` makes one",
+            )),
+            (None, Some(_)) => Err(ConfigError::new("IDV_WEBHOOK_URL", "a webhook secret is set but no URL")),
+            (None, None) => Ok(None),
         }
     }
 

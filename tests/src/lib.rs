@@ -286,6 +286,11 @@ pub fn test_config(data_dir: &DataDir) -> ServerConfig {
         workers: 2,
         log_retention_days: 90,
         job_lease_secs: 120,
+        webhook_url: None,
+        webhook_secret: None,
+        webhook_secret_file: None,
+        webhook_allow_internal: false,
+        webhook_retry_base_ms: 10_000,
     }
 }
 

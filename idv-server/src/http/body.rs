@@ -18,6 +18,16 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
+/// Whether the request says it has no body at all.
+fn is_empty(parts: &Parts) -> bool {
+    let length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    let chunked = parts.headers.contains_key(hyper::header::TRANSFER_ENCODING);
+    !chunked && length.is_none_or(|l| l.trim() == "0")
+}
+
 /// Whether the request declares a JSON body (`application/json`, any case, any parameters).
 fn is_json(parts: &Parts) -> bool {
     let Some(value) = parts
@@ -33,6 +43,10 @@ fn is_json(parts: &Parts) -> bool {
 
 /// Reads the whole body of a JSON request: 415 unless it is declared JSON, 413 over `limit`.
 pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result<Bytes, ApiError> {
+    if is_empty(parts) {
+        // Nothing to declare: handlers that need JSON refuse the empty body as malformed.
+        return Ok(Bytes::new());
+    }
     if !is_json(parts) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -11,6 +11,7 @@ pub(crate) mod routes;
 mod users;
 mod verifications;
 mod views;
+mod webhooks;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -194,6 +195,13 @@ pub(crate) async fn dispatch(state: &State, route: Route, req: &Req) -> Handled 
         Route::DeleteKey => api_keys::delete(state, req).await,
         Route::ListLogs => logs::list(state, req).await,
         Route::Events => events::stream(state, req).await,
+        Route::CreateWebhook => webhooks::create(state, req).await,
+        Route::ListWebhooks => webhooks::list(state, req).await,
+        Route::GetWebhook => webhooks::get(state, req).await,
+        Route::DeleteWebhook => webhooks::delete(state, req).await,
+        Route::WebhookDeliveries => webhooks::deliveries(state, req).await,
+        Route::GetDelivery => webhooks::delivery(state, req).await,
+        Route::Redeliver => webhooks::redeliver(state, req).await,
     }
 }
 

@@ -28,6 +28,13 @@ pub enum Route {
     DeleteKey,
     ListLogs,
     Events,
+    CreateWebhook,
+    ListWebhooks,
+    GetWebhook,
+    DeleteWebhook,
+    WebhookDeliveries,
+    GetDelivery,
+    Redeliver,
 }
 
 /// Method, path pattern (`{name}` matches one segment) and operation.
@@ -69,6 +76,25 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("DELETE", "/v1/api-keys/{api_key_id}", Route::DeleteKey),
     ("GET", "/v1/logs", Route::ListLogs),
     ("GET", "/v1/events", Route::Events),
+    ("POST", "/v1/webhooks", Route::CreateWebhook),
+    ("GET", "/v1/webhooks", Route::ListWebhooks),
+    ("GET", "/v1/webhooks/{webhook_id}", Route::GetWebhook),
+    ("DELETE", "/v1/webhooks/{webhook_id}", Route::DeleteWebhook),
+    (
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        Route::WebhookDeliveries,
+    ),
+    (
+        "GET",
+        "/v1/webhook-deliveries/{delivery_id}",
+        Route::GetDelivery,
+    ),
+    (
+        "POST",
+        "/v1/webhook-deliveries/{delivery_id}/redeliver",
+        Route::Redeliver,
+    ),
 ];
 
 /// The parameters of `path` if it matches `pattern`.
