@@ -972,363 +972,6 @@ impl IdempotencyStore for PostgresStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-
-    use sqlx::{ConnectOptions, Executor};
-
-    fn base_url() -> String {
-        std::env::var("IDV_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-    }
-
-    /// Fresh databases for one test. Every database made is dropped when this is dropped,
-    /// which happens while unwinding too, so a failing test leaves nothing behind.
-    #[derive(Default)]
-    struct TestDatabases {
-        names: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl TestDatabases {
-        /// Makes a fresh, empty database and answers its URL. The future owns what it needs, so
-        /// that the suite's factory can return it.
-        fn create(&self) -> impl Future<Output = String> {
-            let names = self.names.clone();
-            async move {
-                let name = format!("idv_test_{}", crate::claim_token());
-                // Noted before it exists, so that a half-made database is dropped too.
-                names.lock().unwrap().push(name.clone());
-                let mut admin = PgConnection::connect(&base_url()).await.unwrap();
-                admin
-                    .execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .unwrap();
-                let _ = admin.close().await;
-                let options = PgConnectOptions::from_str(&base_url()).unwrap();
-                options.database(&name).to_url_lossy().to_string()
-            }
-        }
-
-        async fn store(&self) -> PostgresStore {
-            PostgresStore::connect(&self.create().await).await.unwrap()
-        }
-    }
-
-    impl Drop for TestDatabases {
-        fn drop(&mut self) {
-            let names = std::mem::take(&mut *self.names.lock().unwrap_or_else(|e| e.into_inner()));
-            if names.is_empty() {
-                return;
-            }
-            // Drop may run inside the test's runtime, which must not be blocked on: the drops
-            // run on their own thread with their own runtime.
-            let dropping = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(drop_databases(&names))
-            });
-            // Panicking here while unwinding would abort the test run: report instead.
-            match dropping.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => eprintln!("could not drop test databases: {e}"),
-                Err(_) => eprintln!("could not drop test databases: the thread panicked"),
-            }
-        }
-    }
-
-    async fn drop_databases(
-        names: &[String],
-    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let mut admin = PgConnection::connect(&base_url()).await?;
-        for name in names {
-            // FORCE ends the connections that the test's pools still hold.
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            admin.execute(sql.as_str()).await?;
-        }
-        admin.close().await?;
-        Ok(())
-    }
-
-    fn new_user(email: &str) -> NewUser {
-        NewUser {
-            email: email.into(),
-            full_name: "Test Person".into(),
-            role: Role::User,
-            password_hash: "$argon2id$placeholder".into(),
-        }
-    }
-
-    fn new_verification(user_id: UserId, prefix: &str) -> NewVerification {
-        NewVerification {
-            user_id,
-            document_type: DocumentType::Passport,
-            blob_prefix: prefix.into(),
-            has_back: false,
-        }
-    }
-
-    /// A result with awkward numbers, to show they come back from JSONB unchanged.
-    fn sample_result() -> VerificationResult {
-        use idv_core::domain::{CheckOutcome, DocumentChecks, TimingsMs};
-        VerificationResult {
-            face_match_score: Some(0.1 + 0.2),
-            liveness_score: Some(1e-7),
-            document_validity: true,
-            face_similarity: Some(-0.333_333_333_333_333_3),
-            liveness_assessed: true,
-            reasons: Vec::new(),
-            document_checks: DocumentChecks {
-                decodes: CheckOutcome::Passed,
-                large_enough: CheckOutcome::Passed,
-                portrait_found: CheckOutcome::Passed,
-                back_decodes: CheckOutcome::NotRun,
-            },
-            faces_in_selfie: 1,
-            faces_on_document: 1,
-            timings_ms: TimingsMs {
-                total: 12.5,
-                ..TimingsMs::default()
-            },
-            manual_decision: None,
-        }
-    }
-
-    /// Two stores with their own pools on one database, as two servers would have.
-    async fn two_servers(databases: &TestDatabases) -> (PostgresStore, PostgresStore) {
-        let url = databases.create().await;
-        let first = PostgresStore::connect(&url).await.unwrap();
-        let second = PostgresStore::connect(&url).await.unwrap();
-        (first, second)
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn passes_the_store_conformance_suite() {
-        let databases = TestDatabases::default();
-        idv_core::testing::store_suite(|| {
-            let url = databases.create();
-            async move { Arc::new(PostgresStore::connect(&url.await).await.unwrap()) }
-        })
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn passes_the_webhook_conformance_suite() {
-        let databases = TestDatabases::default();
-        idv_core::testing::webhook_suite(|| {
-            let url = databases.create();
-            async move { Arc::new(PostgresStore::connect(&url.await).await.unwrap()) }
-        })
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn two_servers_fan_out_one_cursor_position_once() {
-        use idv_core::webhooks::NewWebhookEndpoint;
-        let databases = TestDatabases::default();
-        let (first, second) = two_servers(&databases).await;
-        let endpoint = first
-            .create_endpoint(NewWebhookEndpoint {
-                url: "https://a.example.com/hook".into(),
-                events: vec![],
-                secret: idv_core::auth::Secret::new("whsec_test"),
-            })
-            .await
-            .unwrap();
-        let pairs: Vec<(i64, i64)> = (1..=50).map(|e| (endpoint.id, e)).collect();
-        let mut fan_outs = Vec::new();
-        for store in [first.clone(), second.clone(), first.clone(), second.clone()] {
-            let pairs = pairs.clone();
-            fan_outs.push(tokio::spawn(async move {
-                store.add_deliveries(0, 50, &pairs, now()).await.unwrap()
-            }));
-        }
-        let mut moved = 0;
-        for fan_out in fan_outs {
-            moved += usize::from(fan_out.await.unwrap());
-        }
-        assert_eq!(moved, 1);
-        assert_eq!(second.fan_out_cursor().await.unwrap(), 50);
-        let all = first
-            .list_deliveries(
-                None,
-                PageRequest {
-                    page: 1,
-                    per_page: 100,
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(all.total, 50);
-        let mut events: Vec<i64> = all.items.iter().map(|d| d.event_id).collect();
-        assert!(
-            events.windows(2).all(|w| w[0] > w[1]),
-            "ids follow the given order"
-        );
-        events.dedup();
-        assert_eq!(events.len(), 50);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn two_servers_never_claim_one_job_twice() {
-        let databases = TestDatabases::default();
-        let (first, second) = two_servers(&databases).await;
-        let user = first
-            .create_user(new_user("ann@example.com"))
-            .await
-            .unwrap();
-        for i in 0..30 {
-            let new = new_verification(user.id, &format!("v/{i}"));
-            first.create_verification(new).await.unwrap();
-        }
-        let mut workers = Vec::new();
-        for store in [first, second]
-            .iter()
-            .flat_map(|s| [s.clone(), s.clone(), s.clone()])
-        {
-            workers.push(tokio::spawn(async move {
-                let mut mine = Vec::new();
-                while let Some(job) = store.claim_job(Duration::from_secs(60)).await.unwrap() {
-                    mine.push(job.verification_id);
-                }
-                mine
-            }));
-        }
-        let mut claimed = Vec::new();
-        for worker in workers {
-            claimed.extend(worker.await.unwrap());
-        }
-        claimed.sort();
-        let total = claimed.len();
-        claimed.dedup();
-        assert_eq!((total, claimed.len()), (30, 30));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_lapsed_lease_passes_to_another_server() {
-        let databases = TestDatabases::default();
-        let (first, second) = two_servers(&databases).await;
-        let user = first
-            .create_user(new_user("ann@example.com"))
-            .await
-            .unwrap();
-        let v = first
-            .create_verification(new_verification(user.id, "v/1"))
-            .await
-            .unwrap();
-        let stale = first
-            .claim_job(Duration::from_millis(200))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(second
-            .claim_job(Duration::from_secs(60))
-            .await
-            .unwrap()
-            .is_none());
-        tokio::time::sleep(Duration::from_millis(400)).await;
-
-        let fresh = second
-            .claim_job(Duration::from_secs(60))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((fresh.verification_id, fresh.attempts), (v.id, 2));
-        let result = sample_result();
-        assert!(!first
-            .complete_job(&stale, Status::Approved, &result)
-            .await
-            .unwrap());
-        assert!(second
-            .complete_job(&fresh, Status::Review, &result)
-            .await
-            .unwrap());
-        let stored = first.get_verification(v.id).await.unwrap();
-        assert_eq!(
-            (stored.status, stored.result),
-            (Status::Review, Some(result))
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_requests_with_one_key_proceed_once() {
-        let databases = TestDatabases::default();
-        let store = Arc::new(databases.store().await);
-        let at = now();
-        let mut callers = Vec::new();
-        for _ in 0..8 {
-            let store = store.clone();
-            callers.push(tokio::spawn(async move {
-                let expired_before = at - chrono::Duration::hours(24);
-                store
-                    .begin_request("user:1", "k", "fp", at, expired_before)
-                    .await
-                    .unwrap()
-            }));
-        }
-        let mut answers = Vec::new();
-        for caller in callers {
-            answers.push(caller.await.unwrap());
-        }
-        let proceeding = answers.iter().filter(|a| **a == Begin::Proceed).count();
-        assert_eq!(proceeding, 1, "{answers:?}");
-        assert!(answers
-            .iter()
-            .all(|a| matches!(a, Begin::Proceed | Begin::InProgress)));
-    }
-
-    #[tokio::test]
-    async fn ids_of_deleted_users_are_not_reused() {
-        let databases = TestDatabases::default();
-        let store = databases.store().await;
-        let first = store
-            .create_user(new_user("ann@example.com"))
-            .await
-            .unwrap();
-        store.delete_user(first.id).await.unwrap();
-        let second = store
-            .create_user(new_user("ann@example.com"))
-            .await
-            .unwrap();
-        assert!(second.id > first.id);
-    }
-
-    #[tokio::test]
-    async fn start_up_errors_name_the_setting() {
-        let malformed = PostgresStore::connect("not a url").await.unwrap_err();
-        assert!(
-            matches!(&malformed, Error::Invalid { field, .. } if field == URL_SETTING),
-            "{malformed:?}"
-        );
-        // Port 1 on the loopback refuses at once: nothing listens there.
-        let unreachable = PostgresStore::connect("postgres://postgres@127.0.0.1:1/postgres")
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&unreachable, Error::Unavailable(reason) if reason.contains(URL_SETTING)),
-            "{unreachable:?}"
-        );
-        let options = PgConnectOptions::from_str(&base_url()).unwrap();
-        let missing = options
-            .database("idv_no_such_database")
-            .to_url_lossy()
-            .to_string();
-        let refused = PostgresStore::connect(&missing).await.unwrap_err();
-        assert!(
-            matches!(
-                &refused,
-                Error::Invalid {
-                    code: "database_refused",
-                    ..
-                }
-            ),
-            "{refused:?}"
-        );
-    }
-}
-
 /// Key of the advisory lock that orders event writers (see migration 0002).
 const EVENTS_LOCK: i64 = 0x6964_765f_6576_7473;
 
@@ -1795,5 +1438,362 @@ impl WebhookStore for PostgresStore {
         row.as_ref()
             .map(delivery_from_row)
             .unwrap_or_else(|| Err(delivery_not_found()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use sqlx::{ConnectOptions, Executor};
+
+    fn base_url() -> String {
+        std::env::var("IDV_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    /// Fresh databases for one test. Every database made is dropped when this is dropped,
+    /// which happens while unwinding too, so a failing test leaves nothing behind.
+    #[derive(Default)]
+    struct TestDatabases {
+        names: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl TestDatabases {
+        /// Makes a fresh, empty database and answers its URL. The future owns what it needs, so
+        /// that the suite's factory can return it.
+        fn create(&self) -> impl Future<Output = String> {
+            let names = self.names.clone();
+            async move {
+                let name = format!("idv_test_{}", crate::claim_token());
+                // Noted before it exists, so that a half-made database is dropped too.
+                names.lock().unwrap().push(name.clone());
+                let mut admin = PgConnection::connect(&base_url()).await.unwrap();
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                let _ = admin.close().await;
+                let options = PgConnectOptions::from_str(&base_url()).unwrap();
+                options.database(&name).to_url_lossy().to_string()
+            }
+        }
+
+        async fn store(&self) -> PostgresStore {
+            PostgresStore::connect(&self.create().await).await.unwrap()
+        }
+    }
+
+    impl Drop for TestDatabases {
+        fn drop(&mut self) {
+            let names = std::mem::take(&mut *self.names.lock().unwrap_or_else(|e| e.into_inner()));
+            if names.is_empty() {
+                return;
+            }
+            // Drop may run inside the test's runtime, which must not be blocked on: the drops
+            // run on their own thread with their own runtime.
+            let dropping = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(drop_databases(&names))
+            });
+            // Panicking here while unwinding would abort the test run: report instead.
+            match dropping.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("could not drop test databases: {e}"),
+                Err(_) => eprintln!("could not drop test databases: the thread panicked"),
+            }
+        }
+    }
+
+    async fn drop_databases(
+        names: &[String],
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut admin = PgConnection::connect(&base_url()).await?;
+        for name in names {
+            // FORCE ends the connections that the test's pools still hold.
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            admin.execute(sql.as_str()).await?;
+        }
+        admin.close().await?;
+        Ok(())
+    }
+
+    fn new_user(email: &str) -> NewUser {
+        NewUser {
+            email: email.into(),
+            full_name: "Test Person".into(),
+            role: Role::User,
+            password_hash: "$argon2id$placeholder".into(),
+        }
+    }
+
+    fn new_verification(user_id: UserId, prefix: &str) -> NewVerification {
+        NewVerification {
+            user_id,
+            document_type: DocumentType::Passport,
+            blob_prefix: prefix.into(),
+            has_back: false,
+        }
+    }
+
+    /// A result with awkward numbers, to show they come back from JSONB unchanged.
+    fn sample_result() -> VerificationResult {
+        use idv_core::domain::{CheckOutcome, DocumentChecks, TimingsMs};
+        VerificationResult {
+            face_match_score: Some(0.1 + 0.2),
+            liveness_score: Some(1e-7),
+            document_validity: true,
+            face_similarity: Some(-0.333_333_333_333_333_3),
+            liveness_assessed: true,
+            reasons: Vec::new(),
+            document_checks: DocumentChecks {
+                decodes: CheckOutcome::Passed,
+                large_enough: CheckOutcome::Passed,
+                portrait_found: CheckOutcome::Passed,
+                back_decodes: CheckOutcome::NotRun,
+            },
+            faces_in_selfie: 1,
+            faces_on_document: 1,
+            timings_ms: TimingsMs {
+                total: 12.5,
+                ..TimingsMs::default()
+            },
+            manual_decision: None,
+        }
+    }
+
+    /// Two stores with their own pools on one database, as two servers would have.
+    async fn two_servers(databases: &TestDatabases) -> (PostgresStore, PostgresStore) {
+        let url = databases.create().await;
+        let first = PostgresStore::connect(&url).await.unwrap();
+        let second = PostgresStore::connect(&url).await.unwrap();
+        (first, second)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passes_the_store_conformance_suite() {
+        let databases = TestDatabases::default();
+        idv_core::testing::store_suite(|| {
+            let url = databases.create();
+            async move { Arc::new(PostgresStore::connect(&url.await).await.unwrap()) }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passes_the_webhook_conformance_suite() {
+        let databases = TestDatabases::default();
+        idv_core::testing::webhook_suite(|| {
+            let url = databases.create();
+            async move { Arc::new(PostgresStore::connect(&url.await).await.unwrap()) }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_fan_out_one_cursor_position_once() {
+        use idv_core::webhooks::NewWebhookEndpoint;
+        let databases = TestDatabases::default();
+        let (first, second) = two_servers(&databases).await;
+        let endpoint = first
+            .create_endpoint(NewWebhookEndpoint {
+                url: "https://a.example.com/hook".into(),
+                events: vec![],
+                secret: idv_core::auth::Secret::new("whsec_test"),
+            })
+            .await
+            .unwrap();
+        let pairs: Vec<(i64, i64)> = (1..=50).map(|e| (endpoint.id, e)).collect();
+        let mut fan_outs = Vec::new();
+        for store in [first.clone(), second.clone(), first.clone(), second.clone()] {
+            let pairs = pairs.clone();
+            fan_outs.push(tokio::spawn(async move {
+                store.add_deliveries(0, 50, &pairs, now()).await.unwrap()
+            }));
+        }
+        let mut moved = 0;
+        for fan_out in fan_outs {
+            moved += usize::from(fan_out.await.unwrap());
+        }
+        assert_eq!(moved, 1);
+        assert_eq!(second.fan_out_cursor().await.unwrap(), 50);
+        let all = first
+            .list_deliveries(
+                None,
+                PageRequest {
+                    page: 1,
+                    per_page: 100,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.total, 50);
+        let mut events: Vec<i64> = all.items.iter().map(|d| d.event_id).collect();
+        assert!(
+            events.windows(2).all(|w| w[0] > w[1]),
+            "ids follow the given order"
+        );
+        events.dedup();
+        assert_eq!(events.len(), 50);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_never_claim_one_job_twice() {
+        let databases = TestDatabases::default();
+        let (first, second) = two_servers(&databases).await;
+        let user = first
+            .create_user(new_user("ann@example.com"))
+            .await
+            .unwrap();
+        for i in 0..30 {
+            let new = new_verification(user.id, &format!("v/{i}"));
+            first.create_verification(new).await.unwrap();
+        }
+        let mut workers = Vec::new();
+        for store in [first, second]
+            .iter()
+            .flat_map(|s| [s.clone(), s.clone(), s.clone()])
+        {
+            workers.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = store.claim_job(Duration::from_secs(60)).await.unwrap() {
+                    mine.push(job.verification_id);
+                }
+                mine
+            }));
+        }
+        let mut claimed = Vec::new();
+        for worker in workers {
+            claimed.extend(worker.await.unwrap());
+        }
+        claimed.sort();
+        let total = claimed.len();
+        claimed.dedup();
+        assert_eq!((total, claimed.len()), (30, 30));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lapsed_lease_passes_to_another_server() {
+        let databases = TestDatabases::default();
+        let (first, second) = two_servers(&databases).await;
+        let user = first
+            .create_user(new_user("ann@example.com"))
+            .await
+            .unwrap();
+        let v = first
+            .create_verification(new_verification(user.id, "v/1"))
+            .await
+            .unwrap();
+        let stale = first
+            .claim_job(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(second
+            .claim_job(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+
+        let fresh = second
+            .claim_job(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((fresh.verification_id, fresh.attempts), (v.id, 2));
+        let result = sample_result();
+        assert!(!first
+            .complete_job(&stale, Status::Approved, &result)
+            .await
+            .unwrap());
+        assert!(second
+            .complete_job(&fresh, Status::Review, &result)
+            .await
+            .unwrap());
+        let stored = first.get_verification(v.id).await.unwrap();
+        assert_eq!(
+            (stored.status, stored.result),
+            (Status::Review, Some(result))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_with_one_key_proceed_once() {
+        let databases = TestDatabases::default();
+        let store = Arc::new(databases.store().await);
+        let at = now();
+        let mut callers = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            callers.push(tokio::spawn(async move {
+                let expired_before = at - chrono::Duration::hours(24);
+                store
+                    .begin_request("user:1", "k", "fp", at, expired_before)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut answers = Vec::new();
+        for caller in callers {
+            answers.push(caller.await.unwrap());
+        }
+        let proceeding = answers.iter().filter(|a| **a == Begin::Proceed).count();
+        assert_eq!(proceeding, 1, "{answers:?}");
+        assert!(answers
+            .iter()
+            .all(|a| matches!(a, Begin::Proceed | Begin::InProgress)));
+    }
+
+    #[tokio::test]
+    async fn ids_of_deleted_users_are_not_reused() {
+        let databases = TestDatabases::default();
+        let store = databases.store().await;
+        let first = store
+            .create_user(new_user("ann@example.com"))
+            .await
+            .unwrap();
+        store.delete_user(first.id).await.unwrap();
+        let second = store
+            .create_user(new_user("ann@example.com"))
+            .await
+            .unwrap();
+        assert!(second.id > first.id);
+    }
+
+    #[tokio::test]
+    async fn start_up_errors_name_the_setting() {
+        let malformed = PostgresStore::connect("not a url").await.unwrap_err();
+        assert!(
+            matches!(&malformed, Error::Invalid { field, .. } if field == URL_SETTING),
+            "{malformed:?}"
+        );
+        // Port 1 on the loopback refuses at once: nothing listens there.
+        let unreachable = PostgresStore::connect("postgres://postgres@127.0.0.1:1/postgres")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&unreachable, Error::Unavailable(reason) if reason.contains(URL_SETTING)),
+            "{unreachable:?}"
+        );
+        let options = PgConnectOptions::from_str(&base_url()).unwrap();
+        let missing = options
+            .database("idv_no_such_database")
+            .to_url_lossy()
+            .to_string();
+        let refused = PostgresStore::connect(&missing).await.unwrap_err();
+        assert!(
+            matches!(
+                &refused,
+                Error::Invalid {
+                    code: "database_refused",
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
     }
 }

@@ -107,9 +107,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        let migrator = Migrator::new(Migrations)
-            .await
-            .map_err(|e| Error::internal(e))?;
+        let migrator = Migrator::new(Migrations).await.map_err(Error::internal)?;
         migrator
             .run(&pool)
             .await

@@ -209,6 +209,37 @@ pub fn verification_event(
     }
 }
 
+impl crate::Idv {
+    /// The events `caller` may watch: all for an administrator, their own for a user, narrowed
+    /// to one verification when `verification_id` is given.
+    pub async fn event_filter(
+        &self,
+        caller: &crate::Principal,
+        verification_id: Option<VerificationId>,
+    ) -> crate::Result<EventFilter> {
+        caller.require(crate::api_keys::Permission::Read)?;
+        if let Some(id) = verification_id {
+            let verification = self.ports.verifications.get_verification(id).await?;
+            caller.may_act_for(verification.user_id)?;
+        }
+        let user_id = (!caller.is_admin()).then_some(caller.user_id);
+        Ok(EventFilter {
+            user_id,
+            verification_id,
+        })
+    }
+
+    /// Stored events after `after`, oldest first.
+    pub async fn events_after(&self, after: i64, limit: u32) -> crate::Result<Vec<Event>> {
+        self.ports.events.events_after(after, limit).await
+    }
+
+    /// The id of the newest stored event.
+    pub async fn last_event_id(&self) -> crate::Result<i64> {
+        self.ports.events.last_event_id().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,36 +276,5 @@ mod tests {
                          "created_at": "2023-06-10T12:00:00Z", "updated_at": "2023-06-11T09:30:00Z"}
             })
         );
-    }
-}
-
-impl crate::Idv {
-    /// The events `caller` may watch: all for an administrator, their own for a user, narrowed
-    /// to one verification when `verification_id` is given.
-    pub async fn event_filter(
-        &self,
-        caller: &crate::Principal,
-        verification_id: Option<VerificationId>,
-    ) -> crate::Result<EventFilter> {
-        caller.require(crate::api_keys::Permission::Read)?;
-        if let Some(id) = verification_id {
-            let verification = self.ports.verifications.get_verification(id).await?;
-            caller.may_act_for(verification.user_id)?;
-        }
-        let user_id = (!caller.is_admin()).then_some(caller.user_id);
-        Ok(EventFilter {
-            user_id,
-            verification_id,
-        })
-    }
-
-    /// Stored events after `after`, oldest first.
-    pub async fn events_after(&self, after: i64, limit: u32) -> crate::Result<Vec<Event>> {
-        self.ports.events.events_after(after, limit).await
-    }
-
-    /// The id of the newest stored event.
-    pub async fn last_event_id(&self) -> crate::Result<i64> {
-        self.ports.events.last_event_id().await
     }
 }
