@@ -1,8 +1,9 @@
 //! `idv batch`: one case per sub-folder, verified in parallel.
 //!
-//! A case folder holds a document front (`document_front.*`, `front.*` or `document.*`), an
-//! optional back (`document_back.*` or `back.*`) and a selfie (`selfie.*`). Formats are found
-//! from the content, so the extension does not matter.
+//! A case folder holds exactly one document front (`document_front.*`, `front.*` or
+//! `document.*`), at most one back (`document_back.*` or `back.*`) and exactly one selfie
+//! (`selfie.*`); several candidates for one of them fail the case as ambiguous. Formats are
+//! found from the content, so the extension does not matter.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,11 +44,16 @@ pub fn find_cases(dir: &Path) -> std::io::Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// The file in `dir` whose stem (name without extension) is one of `stems`, case-insensitively.
-fn find_file(dir: &Path, stems: &[&str]) -> std::io::Result<Option<PathBuf>> {
+/// The one file in `dir` whose stem (name without extension) is one of `stems`,
+/// case-insensitively; several candidates make the case ambiguous.
+fn find_file(dir: &Path, stems: &[&str]) -> Result<Option<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read folder {}: {e}", dir.display()))?;
     let mut found: Vec<PathBuf> = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read folder {}: {e}", dir.display()))?
+            .path();
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_lowercase())
@@ -56,23 +62,22 @@ fn find_file(dir: &Path, stems: &[&str]) -> std::io::Result<Option<PathBuf>> {
             found.push(path);
         }
     }
-    // Prefer the most specific name (the order of `stems`).
-    found.sort_by_key(|p| {
-        let stem = p
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        stems.iter().position(|s| *s == stem)
-    });
-    Ok(found.into_iter().next())
+    if found.len() > 1 {
+        found.sort();
+        let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "ambiguous: several candidates {}",
+            names.join(", ")
+        ));
+    }
+    Ok(found.pop())
 }
 
 /// The image files of a case, or why they cannot be found.
 pub fn case_files(case: &Case) -> Result<CaseFiles, String> {
-    let io = |e: std::io::Error| format!("cannot read folder {}: {e}", case.dir.display());
-    let front = find_file(&case.dir, &FRONT_NAMES).map_err(io)?;
-    let selfie = find_file(&case.dir, &SELFIE_NAMES).map_err(io)?;
-    let back = find_file(&case.dir, &BACK_NAMES).map_err(io)?;
+    let front = find_file(&case.dir, &FRONT_NAMES)?;
+    let selfie = find_file(&case.dir, &SELFIE_NAMES)?;
+    let back = find_file(&case.dir, &BACK_NAMES)?;
     match (front, selfie) {
         (Some(document_front), Some(selfie)) => Ok(CaseFiles {
             document_front,

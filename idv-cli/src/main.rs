@@ -155,6 +155,12 @@ fn run_batch(
     jobs: Option<usize>,
 ) -> ExitCode {
     let cases = match batch::find_cases(dir) {
+        Ok(cases) if cases.is_empty() => {
+            return fail(format!(
+                "{} has no case folders (one sub-folder per case)",
+                dir.display()
+            ))
+        }
         Ok(cases) => cases,
         Err(e) => return fail(format!("cannot read {}: {e}", dir.display())),
     };

@@ -51,11 +51,19 @@ fn validate_email(email: &str) -> Result<String> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c));
     if !well_formed {
         return Err(invalid("email is not a valid address"));
     }
     Ok(email.to_string())
+}
+
+/// Characters that render as nothing and would let two addresses look the same.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 fn validate_name(name: &str) -> Result<String> {
@@ -104,16 +112,15 @@ impl Idv {
         self.create_account(registration, Role::Admin).await
     }
 
-    /// Creates the administrator unless an account with this e-mail exists; returns whether it
-    /// created one.
+    /// Creates the administrator when the store has no users yet (first start); returns whether
+    /// it created one.
     pub async fn ensure_admin(&self, registration: Registration) -> Result<bool> {
-        if self
-            .ports
-            .users
-            .find_user_by_email(&email_key(&registration.email))
-            .await?
-            .is_some()
-        {
+        // Only on first start: an administrator deleted later does not come back.
+        let first_page = PageRequest {
+            page: 1,
+            per_page: 1,
+        };
+        if self.ports.users.list_users(first_page).await?.total > 0 {
             return Ok(false);
         }
         match self.create_admin(registration).await {
@@ -211,6 +218,11 @@ impl Idv {
     ) -> Result<User> {
         caller.require(Permission::Write)?;
         caller.may_act_for(id)?;
+        if update.email.is_some() || update.password.is_some() {
+            // Credentials give everything their account has: a key may change them only if it
+            // could do everything already.
+            Self::require_credentials_power(caller)?;
+        }
         let email = update.email.as_deref().map(validate_email).transpose()?;
         let full_name = update.full_name.as_deref().map(validate_name).transpose()?;
         if let Some(password) = &update.password {
@@ -242,6 +254,7 @@ impl Idv {
     pub async fn delete_user(&self, caller: &Principal, id: UserId) -> Result<()> {
         caller.require(Permission::Write)?;
         caller.may_act_for(id)?;
+        self.protect_admins_from_keys(caller, id).await?;
         let prefixes = self.ports.users.delete_user(id).await?;
         for prefix in prefixes {
             self.remove_images(&prefix).await;
@@ -290,6 +303,30 @@ pub async fn create_account(
     Ok(created)
 }
 
+impl Idv {
+    /// Whether `caller` is an API key without the `admin` permission.
+    fn limited_key(caller: &Principal) -> bool {
+        caller.api_key_id.is_some() && !caller.permissions.allows(Permission::Admin)
+    }
+
+    /// A key without `admin` may not change anyone's e-mail or password: credentials would give
+    /// it everything the account can do.
+    fn require_credentials_power(caller: &Principal) -> Result<()> {
+        if Self::limited_key(caller) {
+            return Err(Error::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// A key without `admin` may not delete an administrator.
+    async fn protect_admins_from_keys(&self, caller: &Principal, id: UserId) -> Result<()> {
+        if Self::limited_key(caller) && self.ports.users.get_user(id).await?.role == Role::Admin {
+            return Err(Error::Forbidden);
+        }
+        Ok(())
+    }
+}
+
 fn email_taken() -> Error {
     Error::conflict(
         "email",
@@ -316,5 +353,10 @@ mod tests {
         assert!(validate_email("no-at-sign").is_err());
         assert!(validate_email("a@localhost").is_err());
         assert!(validate_email("a b@example.com").is_err());
+        assert!(validate_email("ann@example.com\u{200b}").is_err());
+        assert_eq!(
+            email_key("ａｎｎ@Example.com"),
+            email_key("ann@example.com")
+        );
     }
 }

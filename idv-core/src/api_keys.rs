@@ -225,6 +225,14 @@ impl Idv {
                 "expires_at must be in the future",
             ));
         }
+        let horizon = now() + chrono::Duration::days(3653);
+        if request.expires_at.is_some_and(|at| at > horizon) {
+            return Err(Error::invalid(
+                "expires_at",
+                "too_far",
+                "expires_at must be within 10 years",
+            ));
+        }
         let (key, prefix) = generate_key();
         let new = NewApiKey {
             name,

@@ -157,6 +157,7 @@ impl TokenAuthority {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = Self::LEEWAY.as_secs();
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| Error::Unauthorized)?;

@@ -22,10 +22,12 @@ use crate::webhooks::{
     WebhookEndpoint,
 };
 
-/// The key under which e-mail addresses are unique: trimmed and lower-cased, so that
-/// `Ann@Example.com` and ` ann@example.com` are one mailbox. Tags (`ann+x@`) are kept.
+/// The key under which e-mail addresses are unique: trimmed, NFKC-normalised and lower-cased,
+/// so that `Ann@Example.com`, ` ann@example.com` and a fullwidth `ａｎｎ@example.com` are one
+/// mailbox. Tags (`ann+x@`) are kept.
 pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfkc().collect::<String>().to_lowercase()
 }
 
 /// Every storage role in one object, as the SQL adapters provide them.

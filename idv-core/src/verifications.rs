@@ -180,7 +180,7 @@ impl Idv {
         id: VerificationId,
         review: Review,
     ) -> Result<Verification> {
-        caller.require(Permission::Write)?;
+        caller.require_admin_permission()?;
         caller.require_admin()?;
         if !matches!(review.status, Status::Approved | Status::Rejected) {
             return Err(Error::invalid(

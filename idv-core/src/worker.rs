@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::domain::{now, Verification};
 use crate::domain::{Reason, Status, VerificationResult};
@@ -31,7 +32,11 @@ impl Idv {
             verification_id = job.verification_id,
             attempt = job.attempts
         );
-        let _enter = span.enter();
+        self.process(&job).instrument(span).await?;
+        Ok(true)
+    }
+
+    async fn process(&self, job: &Job) -> Result<()> {
         match self.score_job(&job).await {
             Ok((status, result)) => self.finish(&job, status, result).await?,
             Err(e) if job.attempts >= self.settings.max_job_attempts => {
@@ -43,7 +48,7 @@ impl Idv {
             // The lease runs out and the job is claimed again.
             Err(e) => tracing::warn!(error = %e, "verification processing failed; will retry"),
         }
-        Ok(true)
+        Ok(())
     }
 
     async fn finish(&self, job: &Job, status: Status, result: VerificationResult) -> Result<()> {

@@ -112,6 +112,10 @@ struct Inner {
     config: OnnxConfig,
     detector: Detector,
     embedder: Embedder,
+    /// Decoded images take up to 3 bytes a pixel (120 MB at the default 40 Mpx limit): at most
+    /// one decode or scoring per CPU runs at a time, so concurrent large uploads queue instead
+    /// of multiplying memory.
+    permits: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for OnnxScorer {
@@ -140,6 +144,9 @@ impl OnnxScorer {
                 config,
                 detector,
                 embedder,
+                permits: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         })
     }
@@ -284,6 +291,12 @@ fn internal(error: impl std::fmt::Display) -> ScoreError {
 #[async_trait]
 impl Scorer for OnnxScorer {
     async fn check_image(&self, bytes: Arc<[u8]>) -> Result<ImageInfo, ImageRejection> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ImageRejection::Corrupt)?;
         let this = self.clone();
         let span = tracing::Span::current();
         let job = tokio::task::spawn_blocking(move || span.in_scope(|| this.check(&bytes)));
@@ -296,6 +309,12 @@ impl Scorer for OnnxScorer {
     }
 
     async fn score(&self, input: ScoreInput, progress: Progress) -> Result<Evidence, ScoreError> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ScoreError::Internal(e.to_string()))?;
         let this = self.clone();
         let span = tracing::Span::current();
         let job = tokio::task::spawn_blocking(move || {

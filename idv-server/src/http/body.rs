@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
+/// How long a client may take to send its whole body.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -63,7 +66,15 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
         return Err(too_large(limit));
     }
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, limit_usize).collect().await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit_usize).collect());
+    let Ok(collected) = read.await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body did not arrive in time",
+        ));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -84,6 +95,14 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, over the whole body, so that a field error never hides malformed JSON.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_character",
+            "strings must not contain NUL characters",
+        )
+        .with_field("body"));
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(ApiError::new(

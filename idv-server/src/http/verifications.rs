@@ -54,7 +54,13 @@ pub async fn create(state: &State, req: &Req) -> Handled {
             .transpose()?,
         selfie: decode_image_field(SELFIE, &new.selfie_image)?,
     };
-    let verification = state.idv.submit(&caller, submission).await?;
+    // Run to the end even if the client goes away, so that stored images never lack their
+    // record.
+    let idv = state.idv.clone();
+    let submitted = tokio::spawn(async move { idv.submit(&caller, submission).await });
+    let verification = submitted
+        .await
+        .map_err(|e| ApiError::from(idv_core::Error::internal(e)))??;
     let location = format!("/v1/verifications/{}", verification.id);
     let mut response = json(StatusCode::CREATED, &VerificationView::from(verification));
     if let Ok(value) = HeaderValue::from_str(&location) {

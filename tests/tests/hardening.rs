@@ -1,0 +1,97 @@
+//! Attacks found by breaking the product: privilege escalation with a limited key, NUL
+//! characters, far-future expiries, look-alike e-mail addresses.
+
+use idv_tests::{TestApp, ADMIN_EMAIL};
+use serde_json::json;
+
+/// The administrator's id, from the user list.
+async fn admin_id(app: &TestApp, admin: &str) -> i64 {
+    let users = app.get("/v1/users?per_page=100", Some(admin)).await;
+    let users = users.expect(200)["data"].as_array().unwrap().clone();
+    users.iter().find(|u| u["email"] == ADMIN_EMAIL).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_key_cannot_take_over_or_remove_an_administrator() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let admin_id = admin_id(&app, &admin).await;
+    let (_, key) = app.create_api_key(&admin, "svc", &["read", "write"]).await;
+    let user = app.new_user("ann").await;
+
+    for body in [
+        json!({"password": "pwned pwned pwned"}),
+        json!({"email": "evil@example.com"}),
+    ] {
+        for target in [admin_id, user.id] {
+            let resp = app
+                .put_json(&format!("/v1/users/{target}"), Some(&key), &body)
+                .await;
+            resp.expect_error(403, "forbidden", None);
+        }
+    }
+    let renamed = app
+        .put_json(
+            &format!("/v1/users/{}", user.id),
+            Some(&key),
+            &json!({"full_name": "Ann B"}),
+        )
+        .await;
+    assert_eq!(renamed.expect(200)["full_name"], "Ann B");
+    app.delete(&format!("/v1/users/{admin_id}"), Some(&key))
+        .await
+        .expect_error(403, "forbidden", None);
+    let review = json!({"status": "approved"});
+    app.put_json("/v1/verifications/1", Some(&key), &review)
+        .await
+        .expect_error(403, "forbidden", None);
+    // The administrator is untouched.
+    assert!(
+        app.get("/v1/users", Some(&app.admin_token().await))
+            .await
+            .status
+            == 200
+    );
+
+    let (_, full) = app.create_api_key(&admin, "ops", &["admin"]).await;
+    let changed = app
+        .put_json(
+            &format!("/v1/users/{}", user.id),
+            Some(&full),
+            &json!({"password": "a new password 1"}),
+        )
+        .await;
+    changed.expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_far_expiries_and_look_alike_addresses_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let nul = r#"{"email":"ann\u0000@example.com","password":"whatever-123"}"#;
+    let resp = app
+        .send_text(reqwest::Method::POST, "/v1/auth/login", None, nul)
+        .await;
+    resp.expect_error(422, "invalid_character", Some("body"));
+
+    let far =
+        json!({"name": "k", "permissions": ["read"], "expires_at": "9999-12-31T23:59:59-14:00"});
+    app.post_json("/v1/api-keys", Some(&admin), &far)
+        .await
+        .expect_error(422, "too_far", Some("expires_at"));
+    app.get("/v1/api-keys", Some(&admin)).await.expect(200);
+
+    app.register("mara@example.com", "Correct-Horse-71", "Mara")
+        .await;
+    for twin in ["mara@example.com\u{200b}", "ｍara@example.com"] {
+        let body = json!({"email": twin, "password": "Correct-Horse-72", "full_name": "M"});
+        let resp = app.post_json("/v1/users", None, &body).await;
+        assert!(
+            matches!(resp.status, 409 | 422),
+            "{twin:?}: {}",
+            resp.short()
+        );
+    }
+}
