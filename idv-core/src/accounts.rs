@@ -149,6 +149,10 @@ impl Idv {
         client: Option<IpAddr>,
     ) -> Result<IssuedToken> {
         let key = email_key(email);
+        if key.chars().any(char::is_control) {
+            // No stored address has one; some databases cannot even be asked.
+            return Err(Error::Unauthorized);
+        }
         if let Some(retry_after) = self.throttle.check(&key, client) {
             self.record(
                 Level::Warn,

@@ -200,6 +200,14 @@ impl Idv {
                 "note must be at most 2000 characters",
             ));
         }
+        let control = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+        if review.note.as_ref().is_some_and(|n| n.chars().any(control)) {
+            return Err(Error::invalid(
+                "note",
+                "invalid_character",
+                "note must not contain control characters other than line breaks and tabs",
+            ));
+        }
         let current = self.ports.verifications.get_verification(id).await?;
         let mut result = current.result.unwrap_or_else(unscored_result);
         if !result.reasons.contains(&Reason::ManualReview) {

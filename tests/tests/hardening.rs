@@ -74,7 +74,17 @@ async fn nul_characters_far_expiries_and_look_alike_addresses_are_refused() {
     let resp = app
         .send_text(reqwest::Method::POST, "/v1/auth/login", None, nul)
         .await;
-    resp.expect_error(422, "invalid_character", Some("body"));
+    resp.expect_error(401, "invalid_credentials", None);
+    let note = r#"{"status":"approved","note":"ok\u0000"}"#;
+    let resp = app
+        .send_text(
+            reqwest::Method::PUT,
+            "/v1/verifications/1",
+            Some(&admin),
+            note,
+        )
+        .await;
+    resp.expect_error(422, "invalid_character", Some("note"));
 
     let far =
         json!({"name": "k", "permissions": ["read"], "expires_at": "9999-12-31T23:59:59-14:00"});

@@ -95,14 +95,6 @@ pub async fn read_json_body(parts: &Parts, body: Incoming, limit: u64) -> Result
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, over the whole body, so that a field error never hides malformed JSON.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| malformed())?;
-    if bytes.windows(6).any(|w| w == b"\\u0000") {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_character",
-            "strings must not contain NUL characters",
-        )
-        .with_field("body"));
-    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(ApiError::new(
