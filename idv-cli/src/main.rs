@@ -10,6 +10,7 @@ use idv_cli::batch;
 use idv_cli::report::{verify_files, CaseFiles};
 use idv_core::accounts::{create_account, Registration};
 use idv_core::domain::{DocumentType, Role};
+use idv_core::logs::{Event, Level, NewLogEntry};
 use idv_server::config::{ScoringConfig, StoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -232,6 +233,16 @@ fn create_admin(store: &StoreConfig, registration: Registration) -> ExitCode {
         };
         match create_account(stores.store.as_ref(), registration, Role::Admin).await {
             Ok(user) => {
+                let entry = NewLogEntry {
+                    timestamp: idv_core::domain::now(),
+                    level: Level::Info,
+                    event: Event::UserRegistered,
+                    message: format!("user {} registered with role admin by the idv CLI", user.id),
+                    user_id: Some(user.id),
+                };
+                if let Err(e) = stores.store.append_log(entry).await {
+                    eprintln!("idv: the administrator was created, but the system log could not record it: {e}");
+                }
                 println!("{}", serde_json::json!({ "id": user.id, "role": "admin" }));
                 ExitCode::SUCCESS
             }

@@ -434,6 +434,24 @@ impl TestApp {
         }
     }
 
+    /// Creates another administrator directly through the library, as `idv admin create` does.
+    pub async fn create_admin(&self, email: &str, password: &str) {
+        let server = self
+            .server
+            .as_ref()
+            .expect("the server runs until shutdown");
+        let registration = idv_core::accounts::Registration {
+            email: email.to_string(),
+            password: password.to_string(),
+            full_name: "Second Administrator".to_string(),
+        };
+        server
+            .idv
+            .create_admin(registration)
+            .await
+            .expect("the administrator is created");
+    }
+
     /// Shuts the server down gracefully and hands back its data folder.
     pub async fn shutdown(mut self) -> DataDir {
         if let Some(server) = self.server.take() {

@@ -772,10 +772,9 @@ async fn only_administrators_manage_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keys_of_a_deleted_administrator_stop_working() {
     const SECOND_ADMIN: &str = "second-admin@idv-tests.example.com";
-    // A second administrator, created at the next start like the first.
-    let first = TestApp::spawn().await;
-    let dir = first.shutdown().await;
-    let app = TestApp::spawn_in(dir, |c| c.admin_email = Some(SECOND_ADMIN.to_string())).await;
+    // A second administrator, as `idv admin create` makes one.
+    let app = TestApp::spawn().await;
+    app.create_admin(SECOND_ADMIN, ADMIN_PASSWORD).await;
     let admin = app.admin_token().await;
     let second = app.token(SECOND_ADMIN, ADMIN_PASSWORD).await;
     let (_, first_key) = app.create_api_key(&admin, "first's", &["admin"]).await;
