@@ -37,13 +37,13 @@ impl Idv {
     }
 
     async fn process(&self, job: &Job) -> Result<()> {
-        match self.score_job(&job).await {
-            Ok((status, result)) => self.finish(&job, status, result).await?,
+        match self.score_job(job).await {
+            Ok((status, result)) => self.finish(job, status, result).await?,
             Err(e) if job.attempts >= self.settings.max_job_attempts => {
                 tracing::error!(error = %e, "giving up on verification after repeated failures");
                 let mut result = unscored_result();
                 result.reasons.push(Reason::ProcessingFailed);
-                self.finish(&job, Status::Review, result).await?;
+                self.finish(job, Status::Review, result).await?;
             }
             // The lease runs out and the job is claimed again.
             Err(e) => tracing::warn!(error = %e, "verification processing failed; will retry"),

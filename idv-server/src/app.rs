@@ -7,7 +7,6 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use idv_adapters::fs::FsBlobStore;
 use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
 use idv_adapters::postgres::PostgresStore;
@@ -244,12 +243,13 @@ async fn housekeeping(idv: Arc<Idv>, log_retention: Duration, mut signal: watch:
 }
 
 async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Receiver<bool>) {
-    let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = signal.changed() => break,
         };
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -258,24 +258,42 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut signal: watch::Rece
                 continue;
             }
         };
-        let state = state.clone();
-        let service = service_fn(move |request| http::handle(state.clone(), request, Some(peer)));
-        let connection = http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
+        connections.spawn(connection(stream, peer, state.clone(), signal.clone()));
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    let finished = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), finished)
         .await
         .is_err()
     {
         tracing::warn!("connections still open after 10 s; closing them");
+        connections.abort_all();
+    }
+}
+
+/// Serves one connection (upgrades to WebSocket included) until it ends or the server stops,
+/// when requests in flight may finish first.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    state: Arc<State>,
+    mut signal: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request| http::handle(state.clone(), request, Some(peer)));
+    let connection = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        _ = signal.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }

@@ -241,3 +241,94 @@ async fn a_user_sees_only_their_own_events_and_may_narrow_to_one_verification() 
         .await;
     bad.expect_error(400, "invalid_parameter", Some("verification_id"));
 }
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn ws_connect(app: &TestApp, token: &str, query: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "{}{query}",
+        app.url("/v1/ws").replacen("http://", "ws://", 1)
+    );
+    let mut request = url.into_client_request().expect("a WebSocket request");
+    let bearer = format!("Bearer {token}").parse().expect("a header value");
+    request.headers_mut().insert("authorization", bearer);
+    let tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (socket, response) = tokio_tungstenite::client_async(request, tcp)
+        .await
+        .expect("the upgrade");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// The next event message, or `None` after `wait` without one.
+async fn ws_next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("the socket ended: {other:?}"),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_carries_the_same_events_and_resumes_after_an_id() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user("wes").await;
+    let mut socket = ws_connect(&app, &user.token, "").await;
+    let body = verification_body(user.id, "passport", "obama.jpg", "obama2.jpg");
+    let id = app.submit(&user.token, &body).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+
+    let mut events = Vec::new();
+    while let Some(event) = ws_next(&mut socket, Duration::from_secs(60)).await {
+        let done = event["event"] == "verification_status_changed";
+        events.push(event);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(events[0]["event"], "verification_created");
+    let steps: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "verification_progress")
+        .map(|e| e["data"]["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, STEPS);
+    let last = events.last().expect("the final status");
+    assert_eq!(
+        (last["data"]["id"].as_i64(), last["data"]["status"].as_str()),
+        (Some(id), Some("approved"))
+    );
+    drop(socket);
+
+    let ids: Vec<i64> = events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let mut resumed = ws_connect(&app, &user.token, &format!("?last_event_id={}", ids[2])).await;
+    let mut replayed = Vec::new();
+    while let Some(event) = ws_next(&mut resumed, Duration::from_secs(2)).await {
+        replayed.push(event["id"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    assert_eq!(
+        replayed,
+        ids[3..],
+        "exactly the events after the id, once, in order"
+    );
+
+    let plain = app.get("/v1/ws", Some(&user.token)).await;
+    plain.expect_error(400, "not_a_websocket_request", None);
+    app.get("/v1/ws", None)
+        .await
+        .expect_error(401, "unauthorized", None);
+}

@@ -69,17 +69,26 @@ impl EventHub {
         hub
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
     }
 }
 
-/// A streamed body fed by a channel.
-struct ChannelBody {
-    chunks: mpsc::Receiver<Bytes>,
+/// What a subscription sends, whatever carries it (SSE or WebSocket).
+pub(super) enum Outgoing {
+    /// The stream is open.
+    Hello,
+    Event(Arc<Event>),
+    /// Nothing happened for a while.
+    Heartbeat,
 }
 
-impl hyper::body::Body for ChannelBody {
+/// An SSE body fed by a subscription.
+struct SseBody {
+    outgoing: mpsc::Receiver<Outgoing>,
+}
+
+impl hyper::body::Body for SseBody {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -87,9 +96,18 @@ impl hyper::body::Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.chunks
+        self.outgoing
             .poll_recv(cx)
-            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+            .map(|next| next.map(|item| Ok(Frame::data(sse(&item)))))
+    }
+}
+
+/// One item as SSE text.
+fn sse(item: &Outgoing) -> Bytes {
+    match item {
+        Outgoing::Hello => Bytes::from_static(b"retry: 2000\n: connected\n\n"),
+        Outgoing::Heartbeat => Bytes::from_static(b": heartbeat\n\n"),
+        Outgoing::Event(event) => frame(event),
     }
 }
 
@@ -118,7 +136,11 @@ fn resume_after(req: &Req) -> Result<Option<i64>, ApiError> {
     }
 }
 
-pub async fn stream(state: &State, req: &Req) -> Handled {
+/// Who may see what, and where to resume: shared by the SSE and WebSocket endpoints.
+pub(super) async fn subscription(
+    state: &State,
+    req: &Req,
+) -> Result<(EventFilter, Option<i64>), ApiError> {
     let caller = authenticate(state, req).await?;
     let query = req.query()?;
     let verification_id = query
@@ -126,14 +148,17 @@ pub async fn stream(state: &State, req: &Req) -> Handled {
         .map(|t| parse_id(t, "verification_id"))
         .transpose()?;
     let filter = state.idv.event_filter(&caller, verification_id).await?;
-    let after = resume_after(req)?;
+    Ok((filter, resume_after(req)?))
+}
 
+pub async fn stream(state: &State, req: &Req) -> Handled {
+    let (filter, after) = subscription(state, req).await?;
     // Subscribe before reading the backlog, so nothing falls between the two.
     let live = state.events.subscribe();
-    let (sender, chunks) = mpsc::channel(64);
+    let (sender, outgoing) = mpsc::channel(64);
     tokio::spawn(pump(state.idv.clone(), filter, after, live, sender));
 
-    let mut response = Response::new(ChannelBody { chunks }.boxed());
+    let mut response = Response::new(SseBody { outgoing }.boxed());
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -143,18 +168,14 @@ pub async fn stream(state: &State, req: &Req) -> Handled {
 }
 
 /// Sends the backlog after `cursor`, then live events, then heartbeats, until the client goes.
-async fn pump(
+pub(super) async fn pump(
     idv: Arc<Idv>,
     filter: EventFilter,
     after: Option<i64>,
     mut live: broadcast::Receiver<Arc<Event>>,
-    sender: mpsc::Sender<Bytes>,
+    sender: mpsc::Sender<Outgoing>,
 ) {
-    if sender
-        .send(Bytes::from_static(b"retry: 2000\n: connected\n\n"))
-        .await
-        .is_err()
-    {
+    if sender.send(Outgoing::Hello).await.is_err() {
         return;
     }
     let mut cursor = after;
@@ -168,7 +189,7 @@ async fn pump(
         let received = tokio::select! {
             received = live.recv() => received,
             _ = tokio::time::sleep(HEARTBEAT) => {
-                if sender.send(Bytes::from_static(b": heartbeat\n\n")).await.is_err() {
+                if sender.send(Outgoing::Heartbeat).await.is_err() {
                     return;
                 }
                 continue;
@@ -180,7 +201,7 @@ async fn pump(
                     continue;
                 }
                 cursor = Some(event.id);
-                if filter.matches(&event) && sender.send(frame(&event)).await.is_err() {
+                if filter.matches(&event) && sender.send(Outgoing::Event(event)).await.is_err() {
                     return;
                 }
             }
@@ -203,7 +224,7 @@ async fn replay(
     idv: &Idv,
     filter: &EventFilter,
     mut after: i64,
-    sender: &mpsc::Sender<Bytes>,
+    sender: &mpsc::Sender<Outgoing>,
 ) -> Option<i64> {
     loop {
         let events = match idv.events_after(after, PAGE).await {
@@ -216,9 +237,11 @@ async fn replay(
         if events.is_empty() {
             return Some(after);
         }
-        for event in &events {
+        for event in events {
             after = event.id;
-            if filter.matches(event) && sender.send(frame(event)).await.is_err() {
+            if filter.matches(&event)
+                && sender.send(Outgoing::Event(Arc::new(event))).await.is_err()
+            {
                 return None;
             }
         }

@@ -12,6 +12,7 @@ mod users;
 mod verifications;
 mod views;
 mod webhooks;
+mod websocket;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -64,12 +65,22 @@ pub struct Req {
     pub body: Bytes,
     pub params: Vec<String>,
     pub peer: Option<SocketAddr>,
+    /// The connection's upgrade, for the WebSocket endpoint.
+    upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 impl Req {
     /// The body as `T` (400 for malformed JSON, 422 naming the field otherwise).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         body::parse_json(&self.body)
+    }
+
+    /// Takes the connection's upgrade (once).
+    pub fn take_upgrade(&self) -> Option<hyper::upgrade::OnUpgrade> {
+        self.upgrade
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn query(&self) -> Result<Query, ApiError> {
@@ -151,7 +162,8 @@ async fn route_and_dispatch(
 ) -> Handled {
     let (route, params) = routes::resolve(request.method(), request.uri().path())?;
     let takes_body = matches!(*request.method(), Method::POST | Method::PUT);
-    let (parts, incoming) = request.into_parts();
+    let (mut parts, incoming) = request.into_parts();
+    let upgrade = std::sync::Mutex::new(parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
     let body = if takes_body {
         let body = body::read_json_body(&parts, incoming, state.max_body_bytes).await?;
         *body_read = true;
@@ -164,6 +176,7 @@ async fn route_and_dispatch(
         body,
         params,
         peer,
+        upgrade,
     };
     if req.parts.method == Method::POST {
         idempotency::serve(state, req, route).await
@@ -195,6 +208,7 @@ pub(crate) async fn dispatch(state: &State, route: Route, req: &Req) -> Handled 
         Route::DeleteKey => api_keys::delete(state, req).await,
         Route::ListLogs => logs::list(state, req).await,
         Route::Events => events::stream(state, req).await,
+        Route::WebSocket => websocket::connect(state, req).await,
         Route::CreateWebhook => webhooks::create(state, req).await,
         Route::ListWebhooks => webhooks::list(state, req).await,
         Route::GetWebhook => webhooks::get(state, req).await,
