@@ -580,6 +580,9 @@ impl IdempotencyStore for MemoryStore {
     }
 }
 
+/// How often a waiter for new events looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 #[async_trait]
 impl EventStore for MemoryStore {
     async fn append_event(&self, event: NewEvent) -> Result<Event> {
@@ -596,6 +599,18 @@ impl EventStore for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn wait_for_events(&self, after: i64, max_wait: Duration) -> Result<()> {
+        // Other processes may write too: poll.
+        let started = std::time::Instant::now();
+        while started.elapsed() < max_wait {
+            if self.last_event_id().await? > after {
+                break;
+            }
+            tokio::time::sleep(POLL_INTERVAL.min(max_wait)).await;
+        }
+        Ok(())
     }
 
     async fn last_event_id(&self) -> Result<i64> {

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -83,6 +84,10 @@ impl<'s> MigrationSource<'s> for Migrations {
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Woken when any instance commits an event (LISTEN/NOTIFY).
+    committed: Arc<tokio::sync::Notify>,
+    /// Starts the listener on first use.
+    listening: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl PostgresStore {
@@ -103,7 +108,11 @@ impl PostgresStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            committed: Arc::new(tokio::sync::Notify::new()),
+            listening: Arc::new(tokio::sync::OnceCell::new()),
+        })
     }
 
     /// Closes the connections.
@@ -972,6 +981,33 @@ impl IdempotencyStore for PostgresStore {
     }
 }
 
+/// The channel on which event writers announce their commits.
+const EVENTS_CHANNEL: &str = "idv_events";
+
+/// Listens on [`EVENTS_CHANNEL`] for as long as the pool is open, waking waiters on every
+/// notification and after every reconnection (commits may have been missed meanwhile).
+async fn listen(pool: PgPool, committed: Arc<tokio::sync::Notify>) {
+    while !pool.is_closed() {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(EVENTS_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot listen for events yet");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        committed.notify_waiters();
+        while listener.recv().await.is_ok() {
+            committed.notify_waiters();
+        }
+    }
+}
+
 /// Key of the advisory lock that orders event writers (see migration 0002).
 const EVENTS_LOCK: i64 = 0x6964_765f_6576_7473;
 
@@ -1008,9 +1044,16 @@ async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<Event
     .bind(f.count)
     .bind(f.subject_created_at)
     .bind(event.created_at)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(map_err)?;
+    // Delivered to listeners of every instance when the transaction commits.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(EVENTS_CHANNEL)
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
     Ok(Event {
         id,
         kind: event.kind,
@@ -1070,6 +1113,22 @@ impl EventStore for PostgresStore {
         .await
         .map_err(map_err)?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn wait_for_events(&self, after: i64, max_wait: Duration) -> Result<()> {
+        self.listening
+            .get_or_init(|| async {
+                tokio::spawn(listen(self.pool.clone(), self.committed.clone()));
+            })
+            .await;
+        let committed = self.committed.notified();
+        tokio::pin!(committed);
+        committed.as_mut().enable();
+        if self.last_event_id().await? > after {
+            return Ok(());
+        }
+        let _ = tokio::time::timeout(max_wait, committed).await;
+        Ok(())
     }
 
     async fn last_event_id(&self) -> Result<i64> {
@@ -1638,6 +1697,41 @@ mod tests {
         );
         events.dedup();
         assert_eq!(events.len(), 50);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_server_hears_of_events_committed_by_another() {
+        let databases = TestDatabases::default();
+        let (first, second) = two_servers(&databases).await;
+        let user = first
+            .create_user(new_user("ann@example.com"))
+            .await
+            .unwrap();
+        let before = first.last_event_id().await.unwrap();
+        // Wake up once so that the listener is running before the write.
+        first
+            .wait_for_events(before, Duration::from_millis(200))
+            .await
+            .unwrap();
+
+        let waiting = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            first
+                .wait_for_events(before, Duration::from_secs(60))
+                .await
+                .unwrap();
+            started.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        second
+            .create_verification(new_verification(user.id, "v/1"))
+            .await
+            .unwrap();
+        let waited = waiting.await.unwrap();
+        assert!(
+            waited < Duration::from_secs(30),
+            "woken by the other pool's commit, not the timeout"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -606,6 +606,9 @@ fn event_from_row(row: &SqliteRow) -> Result<Event> {
     })
 }
 
+/// How often a waiter for new events looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append_event(&self, event: NewEvent) -> Result<Event> {
@@ -625,6 +628,18 @@ impl EventStore for SqliteStore {
         .await
         .map_err(map_err)?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn wait_for_events(&self, after: i64, max_wait: Duration) -> Result<()> {
+        // Other processes may write too: poll.
+        let started = std::time::Instant::now();
+        while started.elapsed() < max_wait {
+            if self.last_event_id().await? > after {
+                break;
+            }
+            tokio::time::sleep(POLL_INTERVAL.min(max_wait)).await;
+        }
+        Ok(())
     }
 
     async fn last_event_id(&self) -> Result<i64> {

@@ -234,6 +234,15 @@ impl crate::Idv {
         self.ports.events.events_after(after, limit).await
     }
 
+    /// Returns once events after `after` may exist, or after `max_wait`.
+    pub async fn wait_for_events(
+        &self,
+        after: i64,
+        max_wait: std::time::Duration,
+    ) -> crate::Result<()> {
+        self.ports.events.wait_for_events(after, max_wait).await
+    }
+
     /// The id of the newest stored event.
     pub async fn last_event_id(&self) -> crate::Result<i64> {
         self.ports.events.last_event_id().await

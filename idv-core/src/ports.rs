@@ -238,6 +238,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// The id of the newest event, 0 when there is none.
     async fn last_event_id(&self) -> Result<i64>;
 
+    /// Returns once events after `after` may have been committed, or after `max_wait`. A store
+    /// that is told of commits (PostgreSQL, through LISTEN/NOTIFY, from every instance) returns
+    /// as soon as one happens; the others poll at a short interval.
+    async fn wait_for_events(&self, after: i64, max_wait: Duration) -> Result<()>;
+
     /// How many events of `kind` about `user_id` (with `status`, when given) were stored at or
     /// after `since`.
     async fn count_events(

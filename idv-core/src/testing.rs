@@ -167,9 +167,22 @@ async fn events_append_count_and_page<S: Store>(store: &S) {
     assert_eq!(second.facts.step, Some(Step::FaceDetection));
     let after_first = store.events_after(first.id, 10).await.unwrap();
     assert_eq!(after_first, vec![second.clone()]);
-    assert_eq!(store.events_after(0, 1).await.unwrap(), vec![first]);
+    assert_eq!(store.events_after(0, 1).await.unwrap(), vec![first.clone()]);
     assert!(store.events_after(second.id, 10).await.unwrap().is_empty());
     assert_eq!(store.last_event_id().await.unwrap(), second.id);
+    // Events after `first` exist: no waiting (the bound only keeps a broken store from hanging).
+    let waited = tokio::time::timeout(
+        Duration::from_secs(30),
+        store.wait_for_events(first.id, Duration::from_secs(3600)),
+    );
+    waited
+        .await
+        .expect("returns at once when events exist")
+        .unwrap();
+    store
+        .wait_for_events(second.id, Duration::from_millis(10))
+        .await
+        .unwrap();
 
     let hour = chrono::Duration::hours(1);
     let kind = EventKind::VerificationProgress;

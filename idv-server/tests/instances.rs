@@ -355,3 +355,42 @@ async fn a_killed_instance_leaves_its_jobs_to_the_other() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_subscribers_of_every_instance() {
+    let shared = Shared::new("events_everywhere");
+    let client = reqwest::Client::new();
+    let mut a = Instance::start(&shared, "events_a", 120);
+    a.ready(&client).await;
+    let mut b = Instance::start(&shared, "events_b", 120);
+    b.ready(&client).await;
+    let token = login(&client, &a.base).await;
+
+    let mut stream = client
+        .get(format!("{}/v1/events", b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let body = pairs(1, 1).remove(0);
+    let id = submit(&client, &a.base, &token, &body).await;
+
+    let wanted = "\"status\":\"approved\"";
+    let mut seen = String::new();
+    let started = Instant::now();
+    while !(seen.contains("verification_status_changed") && seen.contains(wanted)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "instance b saw only: {seen}"
+        );
+        let chunk = tokio::time::timeout(Duration::from_secs(30), stream.chunk()).await;
+        let chunk = chunk
+            .expect("an event or a heartbeat in time")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains(&format!("\"id\":{id}")), "{seen}");
+    assert!(seen.contains("verification_created"), "{seen}");
+}

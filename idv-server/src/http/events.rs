@@ -23,8 +23,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use super::query::parse_id;
 use super::{authenticate, ApiError, Handled, Req, State};
 
-/// How often the hub looks for new events in the store.
-const POLL: Duration = Duration::from_millis(200);
+/// Longest wait for news from the store before looking again anyway.
+const WAIT: Duration = Duration::from_secs(1);
 /// Comment lines that keep idle connections open through proxies.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 const PAGE: u32 = 500;
@@ -61,7 +61,12 @@ impl EventHub {
                     Err(e) => tracing::warn!(error = %e, "could not read new events"),
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(POLL) => {}
+                    waited = idv.wait_for_events(last, WAIT) => {
+                        if let Err(e) = waited {
+                            tracing::warn!(error = %e, "could not wait for events");
+                            tokio::time::sleep(WAIT).await;
+                        }
+                    }
                     _ = shutdown.changed() => return,
                 }
             }
