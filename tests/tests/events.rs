@@ -332,3 +332,50 @@ async fn the_websocket_carries_the_same_events_and_resumes_after_an_id() {
         .await
         .expect_error(401, "unauthorized", None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_rejections_and_failed_logins_raise_one_suspicious_activity_event_each() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let user = app.new_user("mallory").await;
+    let body = verification_body(user.id, "passport", "obama.jpg", "biden.jpg");
+    for _ in 0..4 {
+        let id = app.submit(&user.token, &body).await.expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let done = app.wait_for_final(&user.token, id).await;
+        assert_eq!(done["status"], "rejected");
+    }
+    for _ in 0..6 {
+        let login = serde_json::json!({"email": user.email, "password": "not the password"});
+        let resp = app.post_json("/v1/auth/login", None, &login).await;
+        assert!(matches!(resp.status, 401 | 429), "{}", resp.short());
+    }
+
+    let mut all = Stream::open(&app, &admin, "", Some(0)).await;
+    let mut suspicious = Vec::new();
+    while let Some(event) = all.next(Duration::from_secs(2)).await {
+        if event.kind == "suspicious_activity" {
+            suspicious.push(event.data["data"].clone());
+        }
+    }
+    let reasons: Vec<&str> = suspicious
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["rejected_verifications", "failed_logins"],
+        "{suspicious:?}"
+    );
+    assert!(suspicious
+        .iter()
+        .all(|d| d["user_id"].as_i64() == Some(user.id)));
+    assert_eq!(
+        (
+            suspicious[0]["count"].as_i64(),
+            suspicious[1]["count"].as_i64()
+        ),
+        (Some(3), Some(5))
+    );
+}

@@ -423,3 +423,31 @@ async fn internal_and_non_http_destinations_are_refused() {
         .await
         .expect_error(404, "not_found", None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_endpoint_from_configuration_receives_every_event() {
+    let receiver = Receiver::start(vec![]).await;
+    let secret = "operator-secret-0123456789";
+    let url = receiver.url.clone();
+    let app = TestApp::spawn_with(|c| {
+        c.webhook_allow_internal = true;
+        c.webhook_url = Some(url);
+        c.webhook_secret = Some(secret.to_string());
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let listed = app.get("/v1/webhooks", Some(&admin)).await;
+    let endpoints = listed.expect(200)["data"].clone();
+    assert_eq!(endpoints[0]["url"], receiver.url.as_str());
+    assert_eq!(endpoints[0]["events"], json!([]), "every kind");
+    assert!(endpoints[0].get("secret").is_none(), "never listed");
+
+    let user = app.new_user("op").await;
+    app.delete(&format!("/v1/users/{}", user.id), Some(&admin))
+        .await
+        .expect(200);
+    let got = receiver.wait_for(1, Duration::from_secs(30)).await;
+    let payload: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(payload["event"], "user_deleted");
+    assert!(signature_is_valid(secret, &got[0].signature, &got[0].body));
+}
