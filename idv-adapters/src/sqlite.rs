@@ -1375,42 +1375,45 @@ mod tests {
 
     static NEXT: AtomicU32 = AtomicU32::new(0);
 
+    /// A folder for one suite's databases, removed when dropped.
+    struct Folder(std::path::PathBuf);
+
+    impl Folder {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("idv-sqlite-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        /// A fresh database in the folder.
+        fn store(&self) -> impl std::future::Future<Output = Arc<SqliteStore>> {
+            let path = self
+                .0
+                .join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
+            async move {
+                let url = format!("sqlite://{}", path.display());
+                Arc::new(SqliteStore::connect(&url).await.unwrap())
+            }
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn passes_the_store_conformance_suite() {
-        let dir = std::env::temp_dir().join(format!("idv-sqlite-suite-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let base = dir.clone();
-        idv_core::testing::store_suite(move || {
-            let path = base.join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
-            async move {
-                Arc::new(
-                    SqliteStore::connect(&format!("sqlite://{}", path.display()))
-                        .await
-                        .unwrap(),
-                )
-            }
-        })
-        .await;
-        std::fs::remove_dir_all(&dir).unwrap();
+        let folder = Folder::new("suite");
+        idv_core::testing::store_suite(|| folder.store()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn passes_the_webhook_conformance_suite() {
-        let dir = std::env::temp_dir().join(format!("idv-sqlite-webhooks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let base = dir.clone();
-        idv_core::testing::webhook_suite(move || {
-            let path = base.join(format!("db-{}.sqlite", NEXT.fetch_add(1, Ordering::SeqCst)));
-            async move {
-                Arc::new(
-                    SqliteStore::connect(&format!("sqlite://{}", path.display()))
-                        .await
-                        .unwrap(),
-                )
-            }
-        })
-        .await;
-        std::fs::remove_dir_all(&dir).unwrap();
+        let folder = Folder::new("webhooks");
+        idv_core::testing::webhook_suite(|| folder.store()).await;
     }
 
     #[tokio::test]

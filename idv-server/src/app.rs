@@ -113,6 +113,11 @@ pub async fn build(
     settings.policy = config.scoring.policy();
     settings.job_lease = Duration::from_secs(config.job_lease_secs.max(1));
     settings.webhook_retry_base = Duration::from_millis(config.webhook_retry_base_ms.max(1));
+    settings.suspicion = idv_core::suspicious::SuspicionSettings {
+        rejections: config.suspicious_rejections.max(1),
+        window: Duration::from_secs(config.suspicious_window_hours.max(1).saturating_mul(3600)),
+        failed_logins: config.suspicious_failed_logins.max(1),
+    };
     let transport = HttpWebhookTransport::new(config.webhook_allow_internal)
         .map_err(|e| ConfigError::new("IDV_WEBHOOK_URL", e))?;
     let ports = Ports::from_store(stores.store, stores.blobs, scorer)

@@ -162,6 +162,20 @@ pub struct ServerConfig {
     #[arg(long, env = "IDV_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub webhook_retry_base_ms: u64,
 
+    /// Rejected verifications of one user within the window that raise a
+    /// `suspicious_activity` event.
+    #[arg(long, env = "IDV_SUSPICIOUS_REJECTIONS", default_value_t = 3)]
+    pub suspicious_rejections: u64,
+
+    /// The window for counting rejections, in hours.
+    #[arg(long, env = "IDV_SUSPICIOUS_WINDOW_HOURS", default_value_t = 24)]
+    pub suspicious_window_hours: u64,
+
+    /// Failed logins to one account (within the 15-minute login window) that raise a
+    /// `suspicious_activity` event.
+    #[arg(long, env = "IDV_SUSPICIOUS_FAILED_LOGINS", default_value_t = 5)]
+    pub suspicious_failed_logins: u64,
+
     /// Days the system log keeps its entries.
     #[arg(long, env = "IDV_LOG_RETENTION_DAYS", default_value_t = 90)]
     pub log_retention_days: u64,

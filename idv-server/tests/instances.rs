@@ -175,6 +175,11 @@ fn photo(name: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(std::fs::read(path).unwrap())
 }
 
+async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
 async fn submit(client: &reqwest::Client, base: &str, token: &str, body: &Value) -> i64 {
     let resp = client
         .post(format!("{base}/v1/verifications"))
@@ -191,15 +196,7 @@ async fn wait_all_final(client: &reqwest::Client, base: &str, token: &str, ids: 
     let started = Instant::now();
     for id in ids {
         loop {
-            let body: Value = client
-                .get(format!("{base}/v1/verifications/{id}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = get_json(client, &format!("{base}/v1/verifications/{id}"), token).await;
             if matches!(
                 body["status"].as_str(),
                 Some("approved" | "rejected" | "review")
@@ -220,15 +217,7 @@ async fn decisions(client: &reqwest::Client, base: &str, token: &str) -> HashMap
     let mut counts = HashMap::new();
     for page in 1.. {
         let url = format!("{base}/v1/logs?per_page=100&page={page}");
-        let body: Value = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = get_json(client, &url, token).await;
         let entries = body["data"].as_array().unwrap();
         if entries.is_empty() {
             break;
@@ -284,25 +273,19 @@ async fn two_instances_decide_fifty_verifications_exactly_once() {
             counts.get(id)
         );
     }
-    let one: Value = client
-        .get(format!("{}/v1/verifications/{}", a.base, ids[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = get_json(
+        &client,
+        &format!("{}/v1/verifications/{}", a.base, ids[0]),
+        &token,
+    )
+    .await;
     assert_eq!(one["status"], "approved", "{one}");
-    let two: Value = client
-        .get(format!("{}/v1/verifications/{}", b.base, ids[1]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let two = get_json(
+        &client,
+        &format!("{}/v1/verifications/{}", b.base, ids[1]),
+        &token,
+    )
+    .await;
     assert_eq!(two["status"], "rejected", "{two}");
 }
 
@@ -322,15 +305,7 @@ async fn a_killed_instance_leaves_its_jobs_to_the_other() {
     let started = Instant::now();
     loop {
         let url = format!("{}/v1/verifications?status=processing", a.base);
-        let body: Value = client
-            .get(url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = get_json(&client, &url, &token).await;
         if body["meta"]["total_count"].as_u64() > Some(0) {
             break;
         }

@@ -291,6 +291,9 @@ pub fn test_config(data_dir: &DataDir) -> ServerConfig {
         webhook_secret_file: None,
         webhook_allow_internal: false,
         webhook_retry_base_ms: 10_000,
+        suspicious_rejections: 3,
+        suspicious_window_hours: 24,
+        suspicious_failed_logins: 5,
     }
 }
 
