@@ -119,6 +119,30 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// One page of a whole table, in id order.
+    async fn list_table<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        request: PageRequest,
+        map: fn(&PgRow) -> Result<T>,
+    ) -> Result<Page<T>> {
+        let count = format!("SELECT COUNT(*) FROM {table}");
+        let total: i64 = sqlx::query_scalar(&count)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let sql = format!("SELECT {columns} FROM {table} ORDER BY id LIMIT $1 OFFSET $2");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(request.per_page))
+            .bind(request.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(map).collect::<Result<_>>()?;
+        Ok(page(items, total, request))
+    }
 }
 
 async fn open_connection(options: &PgConnectOptions) -> Result<PgConnection> {
@@ -420,19 +444,8 @@ impl UserStore for PostgresStore {
     }
 
     async fn list_users(&self, request: PageRequest) -> Result<Page<User>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+        self.list_table("users", USER_COLUMNS, request, user_from_row)
             .await
-            .map_err(map_err)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(request.per_page))
-            .bind(request.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(user_from_row).collect::<Result<_>>()?;
-        Ok(page(items, total, request))
     }
 }
 
@@ -709,19 +722,8 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn list_api_keys(&self, request: PageRequest) -> Result<Page<ApiKey>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
-            .fetch_one(&self.pool)
+        self.list_table("api_keys", API_KEY_COLUMNS, request, api_key_from_row)
             .await
-            .map_err(map_err)?;
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(request.per_page))
-            .bind(request.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(api_key_from_row).collect::<Result<_>>()?;
-        Ok(page(items, total, request))
     }
 
     async fn update_api_key(&self, id: i64, changes: ApiKeyChanges) -> Result<ApiKey> {
@@ -1263,21 +1265,13 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn list_endpoints(&self, request: PageRequest) -> Result<Page<WebhookEndpoint>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT $1 OFFSET $2"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(request.per_page))
-            .bind(request.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(endpoint_from_row).collect::<Result<_>>()?;
-        Ok(page(items, total, request))
+        self.list_table(
+            "webhook_endpoints",
+            ENDPOINT_COLUMNS,
+            request,
+            endpoint_from_row,
+        )
+        .await
     }
 
     async fn delete_endpoint(&self, id: i64) -> Result<()> {

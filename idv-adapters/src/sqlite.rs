@@ -86,6 +86,34 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// One page of a whole table, in id order.
+    async fn list_table<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        page: PageRequest,
+        map: fn(&SqliteRow) -> Result<T>,
+    ) -> Result<Page<T>> {
+        let count = format!("SELECT COUNT(*) FROM {table}");
+        let total: i64 = sqlx::query_scalar(&count)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let sql = format!("SELECT {columns} FROM {table} ORDER BY id LIMIT ? OFFSET ?");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let items = rows.iter().map(map).collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+            request: page,
+        })
+    }
+
     /// Opens (creating when missing) the database at `url` (`sqlite://path/to/idv.db`, or
     /// `sqlite::memory:`) and applies migrations.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -295,23 +323,8 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+        self.list_table("users", USER_COLUMNS, page, user_from_row)
             .await
-            .map_err(map_err)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT ? OFFSET ?");
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(user_from_row).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total: total as u64,
-            request: page,
-        })
     }
 }
 
@@ -784,23 +797,8 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn list_api_keys(&self, page: PageRequest) -> Result<Page<ApiKey>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
-            .fetch_one(&self.pool)
+        self.list_table("api_keys", API_KEY_COLUMNS, page, api_key_from_row)
             .await
-            .map_err(map_err)?;
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id LIMIT ? OFFSET ?");
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(api_key_from_row).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total: total as u64,
-            request: page,
-        })
     }
 
     async fn update_api_key(&self, id: i64, changes: ApiKeyChanges) -> Result<ApiKey> {
@@ -1127,25 +1125,13 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn list_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT ? OFFSET ?"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let items = rows.iter().map(endpoint_from_row).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total: total as u64,
-            request: page,
-        })
+        self.list_table(
+            "webhook_endpoints",
+            ENDPOINT_COLUMNS,
+            page,
+            endpoint_from_row,
+        )
+        .await
     }
 
     async fn delete_endpoint(&self, id: i64) -> Result<()> {
