@@ -21,9 +21,12 @@ impl FsBlobStore {
     /// Uses `root`, creating it when missing.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        tokio::fs::create_dir_all(&root)
-            .await
-            .map_err(|e| map_err(&root, e))?;
+        if !tokio::fs::try_exists(&root).await.unwrap_or(false) {
+            tokio::fs::create_dir_all(&root)
+                .await
+                .map_err(|e| map_err(&root, e))?;
+            private(&root).await.map_err(|e| map_err(&root, e))?;
+        }
         Ok(Self { root })
     }
 
@@ -31,6 +34,20 @@ impl FsBlobStore {
         crate::blob_key::check(key)?;
         Ok(self.root.join(key))
     }
+}
+
+/// Identity images are for this service only: a root it creates is readable by its owner
+/// alone, which covers every folder and file below it. An existing root keeps the permissions
+/// its operator gave it.
+#[cfg(unix)]
+async fn private(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).await
+}
+
+#[cfg(not(unix))]
+async fn private(_root: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The one place where file-system errors become core errors.

@@ -259,6 +259,25 @@ impl Idv {
         caller.require(Permission::Write)?;
         caller.may_act_for(id)?;
         self.protect_admins_from_keys(caller, id).await?;
+        let target = self.ports.users.get_user(id).await?;
+        if target.role == Role::Admin && !self.another_admin_exists(id).await? {
+            return Err(Error::conflict(
+                "user_id",
+                "last_admin",
+                "the last administrator cannot be deleted; make another one first",
+            ));
+        }
+        // Revoked one by one, so that each revocation is an event and a log entry.
+        for key_id in self.api_keys_of(id).await? {
+            match self.ports.api_keys.delete_api_key(key_id).await {
+                Ok(()) | Err(Error::NotFound { .. }) => {
+                    let message = format!("API key {key_id} revoked with its owner {id}");
+                    self.record(Level::Info, Event::KeyRevoked, message, caller.user_id)
+                        .await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let prefixes = self.ports.users.delete_user(id).await?;
         for prefix in prefixes {
             self.remove_images(&prefix).await;
@@ -308,6 +327,50 @@ pub async fn create_account(
 }
 
 impl Idv {
+    /// Whether an administrator other than `id` exists.
+    async fn another_admin_exists(&self, id: UserId) -> Result<bool> {
+        let mut page = PageRequest {
+            page: 1,
+            per_page: PageRequest::MAX_PER_PAGE,
+        };
+        loop {
+            let users = self.ports.users.list_users(page).await?;
+            if users
+                .items
+                .iter()
+                .any(|u| u.role == Role::Admin && u.id != id)
+            {
+                return Ok(true);
+            }
+            if u64::from(page.page) >= users.total_pages() {
+                return Ok(false);
+            }
+            page.page += 1;
+        }
+    }
+
+    /// Ids of the API keys `owner` created.
+    async fn api_keys_of(&self, owner: UserId) -> Result<Vec<i64>> {
+        let mut ids = Vec::new();
+        let mut page = PageRequest {
+            page: 1,
+            per_page: PageRequest::MAX_PER_PAGE,
+        };
+        loop {
+            let keys = self.ports.api_keys.list_api_keys(page).await?;
+            ids.extend(
+                keys.items
+                    .iter()
+                    .filter(|k| k.owner_id == owner)
+                    .map(|k| k.id),
+            );
+            if u64::from(page.page) >= keys.total_pages() {
+                return Ok(ids);
+            }
+            page.page += 1;
+        }
+    }
+
     /// Whether `caller` is an API key without the `admin` permission.
     fn limited_key(caller: &Principal) -> bool {
         caller.api_key_id.is_some() && !caller.permissions.allows(Permission::Admin)

@@ -51,7 +51,7 @@ async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigError>
         ));
     }
     if let Some(parent) = sqlite_parent(&url) {
-        std::fs::create_dir_all(&parent).map_err(|e| {
+        private_dir(&parent).map_err(|e| {
             ConfigError::new(
                 "IDV_DATABASE_URL",
                 format!("cannot create {}: {e}", parent.display()),
@@ -77,6 +77,21 @@ async fn open_blobs(config: &StoreConfig) -> Result<Arc<dyn BlobStore>, ConfigEr
         ));
     };
     Ok(Arc::new(FsBlobStore::open(root).await.map_err(fail)?))
+}
+
+/// Creates a missing folder so that only its owner may read it: the database holds personal
+/// data. An existing folder is the operator's and keeps its permissions.
+fn private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// The folder of a `sqlite://path` database file.

@@ -105,3 +105,67 @@ async fn nul_characters_far_expiries_and_look_alike_addresses_are_refused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_administrator_stays_and_a_deleted_one_takes_their_keys_along() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let first_id = admin_id(&app, &admin).await;
+    let resp = app
+        .delete(&format!("/v1/users/{first_id}"), Some(&admin))
+        .await;
+    resp.expect_error(409, "last_admin", Some("user_id"));
+
+    app.create_admin("second@idv-tests.example.com", "Second-Password-1")
+        .await;
+    let second = app
+        .token("second@idv-tests.example.com", "Second-Password-1")
+        .await;
+    let (key_id, key) = app.create_api_key(&second, "second's", &["read"]).await;
+    let second_id = admin_id_of(&app, &admin, "second@idv-tests.example.com").await;
+    app.delete(&format!("/v1/users/{second_id}"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(app.get("/v1/users", Some(&key)).await.status, 401);
+
+    let logs = app.get("/v1/logs?per_page=100", Some(&admin)).await;
+    let revoked: Vec<String> = logs.expect(200)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "key_revoked")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert!(
+        revoked[0].contains(&format!("API key {key_id} ")),
+        "{revoked:?}"
+    );
+    let resp = app
+        .delete(&format!("/v1/users/{first_id}"), Some(&admin))
+        .await;
+    resp.expect_error(409, "last_admin", Some("user_id"));
+}
+
+async fn admin_id_of(app: &TestApp, token: &str, email: &str) -> i64 {
+    let users = app.get("/v1/users?per_page=100", Some(token)).await;
+    let users = users.expect(200)["data"].as_array().unwrap().clone();
+    users.iter().find(|u| u["email"] == email).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_images_are_readable_by_the_service_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    if idv_tests::remote_backend() {
+        return; // the images are in S3 then
+    }
+    let app = TestApp::spawn().await;
+    let mode = std::fs::metadata(app.data_dir().join("blobs"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
