@@ -120,6 +120,23 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
+    /// The row of `table` with this id, if there is one.
+    async fn get_row<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: i64,
+        map: fn(&PgRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(map).transpose()
+    }
+
     /// One page of a whole table, in id order.
     async fn list_table<T>(
         &self,
@@ -363,15 +380,9 @@ impl UserStore for PostgresStore {
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(user_from_row)
-            .unwrap_or_else(|| Err(user_not_found()))
+        self.get_row("users", USER_COLUMNS, id, user_from_row)
+            .await?
+            .ok_or_else(user_not_found)
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -500,15 +511,14 @@ impl VerificationStore for PostgresStore {
     }
 
     async fn get_verification(&self, id: VerificationId) -> Result<Verification> {
-        let sql = format!("SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(verification_from_row)
-            .unwrap_or_else(|| Err(verification_not_found()))
+        self.get_row(
+            "verifications",
+            VERIFICATION_COLUMNS,
+            id,
+            verification_from_row,
+        )
+        .await?
+        .ok_or_else(verification_not_found)
     }
 
     async fn list_verifications(
@@ -700,15 +710,9 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(api_key_from_row)
-            .unwrap_or_else(|| Err(key_not_found()))
+        self.get_row("api_keys", API_KEY_COLUMNS, id, api_key_from_row)
+            .await?
+            .ok_or_else(key_not_found)
     }
 
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
@@ -1253,15 +1257,9 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint> {
-        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(endpoint_from_row)
-            .unwrap_or_else(|| Err(endpoint_not_found()))
+        self.get_row("webhook_endpoints", ENDPOINT_COLUMNS, id, endpoint_from_row)
+            .await?
+            .ok_or_else(endpoint_not_found)
     }
 
     async fn list_endpoints(&self, request: PageRequest) -> Result<Page<WebhookEndpoint>> {
@@ -1424,15 +1422,14 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn get_delivery(&self, id: i64) -> Result<Delivery> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(delivery_from_row)
-            .unwrap_or_else(|| Err(delivery_not_found()))
+        self.get_row(
+            "webhook_deliveries",
+            DELIVERY_COLUMNS,
+            id,
+            delivery_from_row,
+        )
+        .await?
+        .ok_or_else(delivery_not_found)
     }
 
     async fn list_deliveries(

@@ -86,6 +86,23 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The row of `table` with this id, if there is one.
+    async fn get_row<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: i64,
+        map: fn(&SqliteRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(map).transpose()
+    }
+
     /// One page of a whole table, in id order.
     async fn list_table<T>(
         &self,
@@ -251,15 +268,9 @@ impl UserStore for SqliteStore {
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(user_from_row)
-            .unwrap_or(Err(Error::NotFound { what: "user" }))
+        self.get_row("users", USER_COLUMNS, id, user_from_row)
+            .await?
+            .ok_or(Error::NotFound { what: "user" })
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -375,17 +386,16 @@ impl VerificationStore for SqliteStore {
     }
 
     async fn get_verification(&self, id: VerificationId) -> Result<Verification> {
-        let sql = format!("SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(verification_from_row)
-            .unwrap_or(Err(Error::NotFound {
-                what: "verification",
-            }))
+        self.get_row(
+            "verifications",
+            VERIFICATION_COLUMNS,
+            id,
+            verification_from_row,
+        )
+        .await?
+        .ok_or(Error::NotFound {
+            what: "verification",
+        })
     }
 
     async fn list_verifications(
@@ -775,15 +785,9 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(api_key_from_row)
-            .unwrap_or(Err(key_not_found()))
+        self.get_row("api_keys", API_KEY_COLUMNS, id, api_key_from_row)
+            .await?
+            .ok_or_else(key_not_found)
     }
 
     async fn find_api_key(&self, prefix: &str) -> Result<Option<ApiKey>> {
@@ -1113,15 +1117,9 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn get_endpoint(&self, id: i64) -> Result<WebhookEndpoint> {
-        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(endpoint_from_row)
-            .unwrap_or(Err(endpoint_not_found()))
+        self.get_row("webhook_endpoints", ENDPOINT_COLUMNS, id, endpoint_from_row)
+            .await?
+            .ok_or_else(endpoint_not_found)
     }
 
     async fn list_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
@@ -1279,15 +1277,14 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn get_delivery(&self, id: i64) -> Result<Delivery> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref()
-            .map(delivery_from_row)
-            .unwrap_or(Err(delivery_not_found()))
+        self.get_row(
+            "webhook_deliveries",
+            DELIVERY_COLUMNS,
+            id,
+            delivery_from_row,
+        )
+        .await?
+        .ok_or_else(delivery_not_found)
     }
 
     async fn list_deliveries(
