@@ -67,6 +67,8 @@ pub struct Req {
     pub peer: Option<SocketAddr>,
     /// The connection's upgrade, for the WebSocket endpoint.
     upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
+    /// The caller, once established.
+    caller: tokio::sync::OnceCell<Result<Principal, ApiError>>,
 }
 
 impl Req {
@@ -177,6 +179,7 @@ async fn route_and_dispatch(
         params,
         peer,
         upgrade,
+        caller: tokio::sync::OnceCell::new(),
     };
     if req.parts.method == Method::POST {
         idempotency::serve(state, req, route).await
@@ -292,8 +295,15 @@ fn credential(parts: &Parts) -> Result<Option<Credential<'_>>, ApiError> {
     }
 }
 
-/// The caller; 401 without a valid credential.
+/// The caller; 401 without a valid credential. Checked once per request, however often asked.
 async fn authenticate(state: &State, req: &Req) -> Result<Principal, ApiError> {
+    req.caller
+        .get_or_init(|| check_credential(state, req))
+        .await
+        .clone()
+}
+
+async fn check_credential(state: &State, req: &Req) -> Result<Principal, ApiError> {
     let result = match credential(&req.parts)? {
         None => return Err(ApiError::unauthorized(false)),
         Some(Credential::Token(token)) => state.idv.authenticate(token).await,
