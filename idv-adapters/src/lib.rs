@@ -9,7 +9,8 @@
 //! | `s3`     | [`s3`]     | images as objects in an S3 bucket           |
 //! | `webhook` | [`webhook`] | webhook deliveries over HTTP(S), guarded against internal destinations |
 //! | `memory` | [`memory`] | everything in process memory (tests, demos) |
-//! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract)    |
+//! | `onnx`   | [`onnx`]   | the face pipeline on ONNX models (tract), liveness and MRZ reading |
+//! | `synth`  | [`synth`]  | seeded synthetic documents and presentation attacks, for measurement |
 
 #[cfg(any(feature = "fs", feature = "memory", feature = "s3"))]
 mod blob_key;
@@ -25,6 +26,8 @@ pub mod postgres;
 pub mod s3;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "synth")]
+pub mod synth;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 

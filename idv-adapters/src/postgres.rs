@@ -1604,7 +1604,10 @@ mod tests {
                 large_enough: CheckOutcome::Passed,
                 portrait_found: CheckOutcome::Passed,
                 back_decodes: CheckOutcome::NotRun,
+                ..DocumentChecks::default()
             },
+            document: None,
+            liveness: None,
             faces_in_selfie: 1,
             faces_on_document: 1,
             timings_ms: TimingsMs {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use idv_adapters::onnx::OnnxScorer;
 use idv_core::domain::{DocumentType, Reason, Status, VerificationResult};
-use idv_core::policy::Policy;
+use idv_core::policy::{Policy, Subject};
 use idv_core::scoring::{ScoreError, ScoreInput};
 use serde::Serialize;
 
@@ -109,7 +109,7 @@ pub fn verify_files(
     let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     match scorer.analyse(&input) {
         Ok(evidence) => {
-            let (status, result) = policy.decide(&evidence);
+            let (status, result) = policy.decide(&evidence, &Subject::today(document_type));
             Report::decided(document_type, status, result, read_ms)
         }
         Err(ScoreError::Image { field, rejection }) => {

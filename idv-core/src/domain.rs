@@ -162,7 +162,22 @@ pub enum Reason {
     FaceMismatch,
     /// The face match score fell in the review band around the threshold.
     FaceMatchInconclusive,
+    /// The document image failed a basic check: it has no portrait or is too small.
     DocumentInvalid,
+    /// The machine-readable zone was read with confidence and a check digit is wrong.
+    MrzChecksumFailed,
+    /// The document's expiry date has passed.
+    DocumentExpired,
+    /// The machine-readable zone names another kind of document than `document_type`.
+    DocumentTypeMismatch,
+    /// The machine-readable zone could not be found or read with confidence, or the image is
+    /// too blurred to check.
+    DocumentUnreadable,
+    /// Some document checks could not run on this kind of document, so its validity is not
+    /// established.
+    DocumentChecksIncomplete,
+    /// The selfie scored below the liveness threshold.
+    LivenessFailed,
     /// Liveness is required by policy but was not assessed.
     LivenessNotAssessed,
     /// The images could not be processed after several attempts.
@@ -172,26 +187,160 @@ pub enum Reason {
 }
 
 /// How one document check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
     Passed,
     Failed,
     /// The check did not run; it is not counted as passed.
+    #[default]
     NotRun,
 }
 
+impl CheckOutcome {
+    /// `Passed` when `passed`, else `Failed`.
+    pub fn from_bool(passed: bool) -> Self {
+        if passed {
+            Self::Passed
+        } else {
+            Self::Failed
+        }
+    }
+}
+
 /// The separate checks behind `document_validity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Results stored before a check existed read back with that check `not_run`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentChecks {
     /// The front image decoded.
     pub decodes: CheckOutcome,
     /// The front image is at least the configured minimum size.
     pub large_enough: CheckOutcome,
+    /// The front image is sharp enough to read.
+    #[serde(default)]
+    pub sharp_enough: CheckOutcome,
     /// A portrait face was found on the front.
     pub portrait_found: CheckOutcome,
     /// The back image (when one was sent) decoded.
     pub back_decodes: CheckOutcome,
+    /// A machine-readable zone was found and read on the front or the back.
+    #[serde(default)]
+    pub mrz_found: CheckOutcome,
+    /// Every check digit of the machine-readable zone is right.
+    #[serde(default)]
+    pub mrz_check_digits: CheckOutcome,
+    /// The expiry date read from the machine-readable zone is today or later.
+    #[serde(default)]
+    pub not_expired: CheckOutcome,
+    /// The document code in the machine-readable zone fits `document_type`.
+    #[serde(default)]
+    pub type_consistent: CheckOutcome,
+}
+
+impl DocumentChecks {
+    /// Whether every check passed. `back_decodes` may be `not_run` when no back image was sent;
+    /// any other check that did not run counts against validity.
+    pub fn passed(&self) -> bool {
+        self.all().iter().all(|(name, outcome)| {
+            *outcome == CheckOutcome::Passed
+                || (*name == "back_decodes" && *outcome == CheckOutcome::NotRun)
+        })
+    }
+
+    /// Whether any check failed.
+    pub fn any_failed(&self) -> bool {
+        self.all()
+            .iter()
+            .any(|(_, outcome)| *outcome == CheckOutcome::Failed)
+    }
+
+    /// Every check, named as in the API.
+    pub fn all(&self) -> [(&'static str, CheckOutcome); 9] {
+        [
+            ("decodes", self.decodes),
+            ("large_enough", self.large_enough),
+            ("sharp_enough", self.sharp_enough),
+            ("portrait_found", self.portrait_found),
+            ("back_decodes", self.back_decodes),
+            ("mrz_found", self.mrz_found),
+            ("mrz_check_digits", self.mrz_check_digits),
+            ("not_expired", self.not_expired),
+            ("type_consistent", self.type_consistent),
+        ]
+    }
+}
+
+/// The fields read from a document's machine-readable zone.
+///
+/// This is personal data: it is returned to callers allowed to read the verification and is
+/// never written to logs, events or webhooks (its `Debug` output shows no field values).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentData {
+    /// `td1`, `td2` or `td3`.
+    pub mrz_format: String,
+    /// Which image held the zone: `front` or `back`.
+    pub side: String,
+    pub document_code: String,
+    pub issuing_state: String,
+    pub document_number: String,
+    pub surname: String,
+    pub given_names: String,
+    pub nationality: String,
+    /// `M`, `F` or `X`.
+    pub sex: String,
+    /// `None` when the digits are not a valid date.
+    pub birth_date: Option<chrono::NaiveDate>,
+    pub expiry_date: Option<chrono::NaiveDate>,
+    pub optional_data: String,
+    /// Each check digit of the zone and whether it is right.
+    pub check_digits: Vec<CheckDigit>,
+}
+
+impl std::fmt::Debug for DocumentData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentData")
+            .field("mrz_format", &self.mrz_format)
+            .field("side", &self.side)
+            .field("check_digits", &self.check_digits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One check digit of a machine-readable zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDigit {
+    /// `document_number`, `birth_date`, `expiry_date`, `optional_data` or `composite`.
+    pub field: String,
+    pub valid: bool,
+}
+
+/// How liveness was assessed, with the measurements behind `liveness_score`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LivenessDetail {
+    /// `builtin` (the passive recapture check), `model` (the operator's anti-spoofing model) or
+    /// `builtin+model` (the lower of the two).
+    pub source: String,
+    /// Score of the operator's model alone, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_score: Option<f64>,
+    /// Score of the built-in check alone, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin_score: Option<f64>,
+    /// The built-in check's signals, each a score in [0, 1] (1 looks live) and the statistic
+    /// it was computed from.
+    #[serde(default)]
+    pub signals: Vec<LivenessSignal>,
+}
+
+/// One measurement of the built-in liveness check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LivenessSignal {
+    pub name: String,
+    /// In [0, 1]; 1 looks live.
+    pub score: f64,
+    /// The measured statistic the score is computed from.
+    pub value: f64,
 }
 
 /// Per-step wall time of the scoring, in milliseconds.
@@ -202,6 +351,10 @@ pub struct TimingsMs {
     pub align: f64,
     pub embed: f64,
     pub compare: f64,
+    #[serde(default)]
+    pub liveness: f64,
+    #[serde(default)]
+    pub document: f64,
     pub total: f64,
 }
 
@@ -223,13 +376,19 @@ pub struct VerificationResult {
     pub face_match_score: Option<f64>,
     /// Probability in [0, 1] that the selfie is a live person; `None` when not assessed.
     pub liveness_score: Option<f64>,
-    /// Whether every document check that ran passed and none failed.
+    /// Whether every document check passed; a check that could not run counts against it.
     pub document_validity: bool,
     /// Raw cosine similarity of the face embeddings, in [-1, 1].
     pub face_similarity: Option<f64>,
     pub liveness_assessed: bool,
     pub reasons: Vec<Reason>,
     pub document_checks: DocumentChecks,
+    /// Fields read from the machine-readable zone, when one was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentData>,
+    /// How liveness was assessed, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<LivenessDetail>,
     pub faces_in_selfie: u32,
     pub faces_on_document: u32,
     pub timings_ms: TimingsMs,

@@ -13,6 +13,7 @@ pub mod idempotency;
 mod idv;
 pub mod image_input;
 pub mod logs;
+pub mod mrz;
 pub mod policy;
 pub mod ports;
 pub mod scoring;

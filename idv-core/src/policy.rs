@@ -15,8 +15,28 @@
 //! So 0.5 is the published threshold and 1 means "at least as similar as a typical genuine
 //! pair". The score is monotonic in `c`; it is not a calibrated probability.
 
-use crate::domain::{CheckOutcome, DocumentChecks, Reason, Status, TimingsMs, VerificationResult};
-use crate::scoring::{Evidence, FaceBox, StepTimings};
+//!
+//! ## Liveness
+//! The scorer measures `liveness_score` in [0, 1]. [`LivenessMode`] says what a score below
+//! [`Policy::liveness_threshold`] does: reject (`required`), send to review (`review`, the
+//! default) or nothing but be reported (`advisory`).
+//!
+//! ## Document
+//! `document_validity` is the conjunction of the checks in
+//! [`crate::domain::DocumentChecks`]; a check that could not run counts against it. A
+//! confident read of a machine-readable zone with a wrong check digit, an expired document and
+//! a zone naming another kind of document are rejected; a zone that cannot be found or read
+//! with confidence, or a blurred image, goes to review, since the cause may be the photo rather
+//! than the document.
+
+use chrono::NaiveDate;
+
+use crate::domain::{
+    CheckDigit, CheckOutcome, DocumentChecks, DocumentData, DocumentType, LivenessDetail,
+    LivenessSignal, Reason, Status, TimingsMs, VerificationResult,
+};
+use crate::mrz::{self, DocumentKind, Mrz};
+use crate::scoring::{Evidence, FaceBox, LivenessEvidence, MrzReading, StepTimings};
 
 /// SFace's published cosine threshold for "same person".
 pub const SFACE_COSINE_THRESHOLD: f64 = 0.363;
@@ -36,6 +56,35 @@ pub fn match_score(cosine: f64) -> f64 {
     score.clamp(0.0, 1.0)
 }
 
+/// What a liveness score below the threshold does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LivenessMode {
+    /// Reject it (`liveness_failed`); a verification whose liveness could not be assessed goes
+    /// to review (`liveness_not_assessed`).
+    Required,
+    /// Send it to review (`liveness_failed`).
+    #[default]
+    Review,
+    /// Report the score and change nothing.
+    Advisory,
+}
+
+impl LivenessMode {
+    pub const ALL: [LivenessMode; 3] = [Self::Required, Self::Review, Self::Advisory];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Review => "review",
+            Self::Advisory => "advisory",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
 /// Decision settings. Every field is operator configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -43,9 +92,9 @@ pub struct Policy {
     pub match_threshold: f64,
     /// Scores within this distance of the threshold go to `review`.
     pub match_review_margin: f64,
-    /// When true, a verification whose liveness was not assessed goes to `review`.
-    pub require_liveness: bool,
-    /// Minimum liveness score when liveness is assessed.
+    /// What a low liveness score does.
+    pub liveness_mode: LivenessMode,
+    /// `liveness_score` below which the selfie counts as a presentation attack.
     pub liveness_threshold: f64,
     /// Shortest side, in pixels, of an acceptable document image.
     pub min_document_side: u32,
@@ -59,12 +108,54 @@ impl Default for Policy {
         Self {
             match_threshold: 0.5,
             match_review_margin: 0.05,
-            require_liveness: false,
+            liveness_mode: LivenessMode::default(),
             liveness_threshold: 0.5,
             min_document_side: 300,
             second_face_area_ratio: 0.25,
         }
     }
+}
+
+/// What the decision needs to know besides the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject {
+    /// The kind of document the caller said they sent.
+    pub document_type: DocumentType,
+    /// The date expiry is judged against.
+    pub today: NaiveDate,
+}
+
+impl Subject {
+    /// `document_type`, judged against today's date in UTC.
+    pub fn today(document_type: DocumentType) -> Self {
+        Self {
+            document_type,
+            today: chrono::Utc::now().date_naive(),
+        }
+    }
+}
+
+/// Whether documents of this type carry a machine-readable zone. Passports, identity cards
+/// and residence permits do under ICAO 9303; driving licences mostly do not.
+pub fn expects_mrz(document_type: DocumentType) -> bool {
+    !matches!(document_type, DocumentType::DrivingLicense)
+}
+
+/// Whether a zone's document code fits the declared document type.
+fn type_fits(kind: DocumentKind, document_type: DocumentType) -> bool {
+    match document_type {
+        DocumentType::Passport => kind == DocumentKind::Passport,
+        DocumentType::IdCard | DocumentType::ResidencePermit => kind == DocumentKind::IdCard,
+        DocumentType::DrivingLicense => kind == DocumentKind::DrivingLicense,
+    }
+}
+
+/// The document checks and the reasons they give.
+struct DocumentFindings {
+    checks: DocumentChecks,
+    data: Option<DocumentData>,
+    rejections: Vec<Reason>,
+    doubts: Vec<Reason>,
 }
 
 impl Policy {
@@ -87,7 +178,7 @@ impl Policy {
     }
 
     /// Turns evidence into a status and a result.
-    pub fn decide(&self, evidence: &Evidence) -> (Status, VerificationResult) {
+    pub fn decide(&self, evidence: &Evidence, subject: &Subject) -> (Status, VerificationResult) {
         let mut rejections = Vec::new();
         let mut doubts = Vec::new();
 
@@ -98,11 +189,10 @@ impl Policy {
             _ => rejections.push(Reason::MultipleFaces),
         }
 
-        let checks = self.document_checks(evidence);
-        let document_validity = is_valid(&checks);
-        if !document_validity {
-            rejections.push(Reason::DocumentInvalid);
-        }
+        let document = self.document_findings(evidence, subject);
+        let document_validity = document.checks.passed();
+        rejections.extend(document.rejections);
+        doubts.extend(document.doubts);
 
         let face_match_score = evidence.face_similarity.map(|c| match_score(f64::from(c)));
         if let (Some(score), 1) = (face_match_score, selfie_faces) {
@@ -113,13 +203,16 @@ impl Policy {
             }
         }
 
-        let liveness_score = evidence.liveness.map(f64::from);
-        match liveness_score {
-            None if self.require_liveness => doubts.push(Reason::LivenessNotAssessed),
-            Some(score) if score < self.liveness_threshold && self.require_liveness => {
-                doubts.push(Reason::LivenessNotAssessed)
-            }
-            _ => {}
+        let liveness_score = evidence.liveness.as_ref().map(|l| f64::from(l.score));
+        match (liveness_score, self.liveness_mode) {
+            (_, LivenessMode::Advisory) => {}
+            (None, LivenessMode::Required) => doubts.push(Reason::LivenessNotAssessed),
+            (None, LivenessMode::Review) => {}
+            (Some(score), mode) if score < self.liveness_threshold => match mode {
+                LivenessMode::Required => rejections.push(Reason::LivenessFailed),
+                _ => doubts.push(Reason::LivenessFailed),
+            },
+            (Some(_), _) => {}
         }
 
         let status = if !rejections.is_empty() {
@@ -138,7 +231,9 @@ impl Policy {
             face_similarity: evidence.face_similarity.map(f64::from),
             liveness_assessed: liveness_score.is_some(),
             reasons: rejections,
-            document_checks: checks,
+            document_checks: document.checks,
+            document: document.data,
+            liveness: evidence.liveness.as_ref().map(liveness_detail),
             faces_in_selfie: evidence.selfie_faces.len() as u32,
             faces_on_document: evidence.document_faces.len() as u32,
             timings_ms: timings_ms(&evidence.timings),
@@ -158,46 +253,162 @@ impl Policy {
             .count()
     }
 
-    fn document_checks(&self, evidence: &Evidence) -> DocumentChecks {
+    fn document_findings(&self, evidence: &Evidence, subject: &Subject) -> DocumentFindings {
+        use CheckOutcome::{Failed, NotRun, Passed};
         let size = evidence.document_size;
-        let outcome = |passed: bool| {
-            if passed {
-                CheckOutcome::Passed
-            } else {
-                CheckOutcome::Failed
-            }
-        };
-        DocumentChecks {
-            decodes: CheckOutcome::Passed,
-            large_enough: outcome(size.width.min(size.height) >= self.min_document_side),
-            portrait_found: outcome(!evidence.document_faces.is_empty()),
+        let mut checks = DocumentChecks {
+            decodes: Passed,
+            large_enough: CheckOutcome::from_bool(
+                size.width.min(size.height) >= self.min_document_side,
+            ),
+            sharp_enough: evidence
+                .document_sharp
+                .map_or(NotRun, CheckOutcome::from_bool),
+            portrait_found: CheckOutcome::from_bool(!evidence.document_faces.is_empty()),
             back_decodes: evidence
                 .document_back_decoded
-                .map_or(CheckOutcome::NotRun, outcome),
+                .map_or(NotRun, CheckOutcome::from_bool),
+            ..DocumentChecks::default()
+        };
+        let mut rejections = Vec::new();
+        let mut doubts = Vec::new();
+        if [
+            checks.large_enough,
+            checks.portrait_found,
+            checks.back_decodes,
+        ]
+        .contains(&Failed)
+        {
+            rejections.push(Reason::DocumentInvalid);
+        }
+
+        let mut data = None;
+        match &evidence.mrz {
+            MrzReading::NotAttempted => {}
+            MrzReading::NotFound if !expects_mrz(subject.document_type) => {}
+            MrzReading::NotFound => {
+                checks.mrz_found = Failed;
+                doubts.push(Reason::DocumentUnreadable);
+            }
+            MrzReading::Read {
+                side,
+                lines,
+                confident,
+            } => match mrz::parse(lines) {
+                Err(_) => {
+                    checks.mrz_found = Failed;
+                    doubts.push(Reason::DocumentUnreadable);
+                }
+                Ok(zone) => {
+                    checks.mrz_found = Passed;
+                    let digits_valid = zone.checksums_valid();
+                    checks.mrz_check_digits = CheckOutcome::from_bool(digits_valid);
+                    if !digits_valid {
+                        // A confident read of a wrong digit means the printed zone is wrong; an
+                        // unsure read may simply be a misread character.
+                        if *confident {
+                            rejections.push(Reason::MrzChecksumFailed);
+                        } else {
+                            doubts.push(Reason::DocumentUnreadable);
+                        }
+                    }
+                    if digits_valid || *confident {
+                        let fits = type_fits(zone.document_kind(), subject.document_type);
+                        checks.type_consistent = CheckOutcome::from_bool(fits);
+                        if !fits {
+                            rejections.push(Reason::DocumentTypeMismatch);
+                        }
+                    }
+                    // A date whose check digit fails cannot be trusted either way.
+                    let expiry_ok = zone.check("expiry_date").is_some_and(|c| c.valid);
+                    if expiry_ok {
+                        match zone.expiry_date.expiry() {
+                            Some(expiry) if expiry < subject.today => {
+                                checks.not_expired = Failed;
+                                rejections.push(Reason::DocumentExpired);
+                            }
+                            Some(_) => checks.not_expired = Passed,
+                            None => {
+                                checks.not_expired = Failed;
+                                doubts.push(Reason::DocumentUnreadable);
+                            }
+                        }
+                    }
+                    data = Some(document_data(&zone, side.as_str(), subject.today));
+                }
+            },
+        }
+        if checks.sharp_enough == Failed && !doubts.contains(&Reason::DocumentUnreadable) {
+            doubts.push(Reason::DocumentUnreadable);
+        }
+        let incomplete = !checks.passed() && !checks.any_failed();
+        if incomplete && rejections.is_empty() && doubts.is_empty() {
+            doubts.push(Reason::DocumentChecksIncomplete);
+        }
+        rejections.dedup();
+        doubts.dedup();
+        DocumentFindings {
+            checks,
+            data,
+            rejections,
+            doubts,
         }
     }
 }
 
-/// A document is valid when no check failed and the portrait was found.
-fn is_valid(checks: &DocumentChecks) -> bool {
-    let all = [
-        checks.decodes,
-        checks.large_enough,
-        checks.portrait_found,
-        checks.back_decodes,
-    ];
-    checks.portrait_found == CheckOutcome::Passed && !all.contains(&CheckOutcome::Failed)
+fn document_data(zone: &Mrz, side: &str, today: NaiveDate) -> DocumentData {
+    DocumentData {
+        mrz_format: zone.format.as_str().to_owned(),
+        side: side.to_owned(),
+        document_code: zone.document_code.clone(),
+        issuing_state: zone.issuing_state.clone(),
+        document_number: zone.document_number.clone(),
+        surname: zone.surname.clone(),
+        given_names: zone.given_names.clone(),
+        nationality: zone.nationality.clone(),
+        sex: zone.sex.to_string(),
+        birth_date: zone.birth_date.birth(today),
+        expiry_date: zone.expiry_date.expiry(),
+        optional_data: zone.optional_data.clone(),
+        check_digits: zone
+            .checks
+            .iter()
+            .map(|c| CheckDigit {
+                field: c.field.to_owned(),
+                valid: c.valid,
+            })
+            .collect(),
+    }
+}
+
+fn liveness_detail(evidence: &LivenessEvidence) -> LivenessDetail {
+    LivenessDetail {
+        source: evidence.source.as_str().to_owned(),
+        model_score: evidence.model_score.map(f64::from),
+        builtin_score: evidence.builtin_score.map(f64::from),
+        signals: evidence
+            .signals
+            .iter()
+            .map(|s| LivenessSignal {
+                name: s.name.to_owned(),
+                score: f64::from(s.score),
+                value: f64::from(s.value),
+            })
+            .collect(),
+    }
 }
 
 fn timings_ms(t: &StepTimings) -> TimingsMs {
     let ms = |d: std::time::Duration| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-    let total = t.decode + t.detect + t.align + t.embed + t.compare;
+    let total = t.decode + t.detect + t.align + t.embed + t.compare + t.liveness + t.document;
     TimingsMs {
         decode: ms(t.decode),
         detect: ms(t.detect),
         align: ms(t.align),
         embed: ms(t.embed),
         compare: ms(t.compare),
+        liveness: ms(t.liveness),
+        document: ms(t.document),
         total: ms(total),
     }
 }
@@ -205,7 +416,13 @@ fn timings_ms(t: &StepTimings) -> TimingsMs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scoring::ImageInfo;
+    use crate::scoring::{DocumentSide, ImageInfo, LivenessSource};
+
+    const VALID_ZONE: [&str; 3] = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F3404159UTO<<<<<<<<<<<2",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ];
 
     fn face(size: f32) -> FaceBox {
         FaceBox {
@@ -215,6 +432,24 @@ mod tests {
             height: size,
             confidence: 0.9,
         }
+    }
+
+    fn read(zone: &[&str], confident: bool) -> MrzReading {
+        MrzReading::Read {
+            side: DocumentSide::Front,
+            lines: zone.iter().map(|l| l.to_string()).collect(),
+            confident,
+        }
+    }
+
+    fn live(score: f32) -> Option<LivenessEvidence> {
+        Some(LivenessEvidence {
+            score,
+            source: LivenessSource::Builtin,
+            builtin_score: Some(score),
+            model_score: None,
+            signals: Vec::new(),
+        })
     }
 
     fn evidence(similarity: Option<f32>, selfie_faces: Vec<FaceBox>) -> Evidence {
@@ -227,9 +462,23 @@ mod tests {
             document_back_decoded: None,
             selfie_faces,
             face_similarity: similarity,
-            liveness: None,
+            document_sharpness: Some(1.0),
+            document_sharp: Some(true),
+            mrz: read(&VALID_ZONE, true),
+            liveness: live(0.9),
             timings: StepTimings::default(),
         }
+    }
+
+    fn id_card() -> Subject {
+        Subject {
+            document_type: DocumentType::IdCard,
+            today: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        }
+    }
+
+    fn decide(e: &Evidence) -> (Status, VerificationResult) {
+        Policy::default().decide(e, &id_card())
     }
 
     #[test]
@@ -244,53 +493,83 @@ mod tests {
     }
 
     #[test]
-    fn approves_a_clear_match_without_inventing_liveness() {
-        let (status, result) = Policy::default().decide(&evidence(Some(0.7), vec![face(200.0)]));
-        assert_eq!(status, Status::Approved);
-        assert_eq!(result.liveness_score, None);
-        assert!(!result.liveness_assessed);
+    fn approves_a_clear_match_with_a_valid_document_and_a_live_selfie() {
+        let (status, result) = decide(&evidence(Some(0.7), vec![face(200.0)]));
+        assert_eq!(status, Status::Approved, "{:?}", result.reasons);
+        assert_eq!(result.liveness_score, Some(0.9f32.into()));
         assert!(result.document_validity);
+        assert!(result
+            .document_checks
+            .all()
+            .iter()
+            .all(|(name, o)| { *o == CheckOutcome::Passed || *name == "back_decodes" }));
+        let data = result.document.expect("parsed fields");
+        assert_eq!(data.document_number, "D23145890");
+        assert_eq!(data.expiry_date, NaiveDate::from_ymd_opt(2034, 4, 15));
+        assert_eq!(data.birth_date, NaiveDate::from_ymd_opt(1974, 8, 12));
     }
 
     #[test]
     fn rejects_a_clear_mismatch() {
-        let (status, result) = Policy::default().decide(&evidence(Some(0.05), vec![face(200.0)]));
+        let (status, result) = decide(&evidence(Some(0.05), vec![face(200.0)]));
         assert_eq!(status, Status::Rejected);
         assert_eq!(result.reasons, vec![Reason::FaceMismatch]);
     }
 
     #[test]
     fn sends_scores_near_the_threshold_to_review() {
-        let (status, result) = Policy::default().decide(&evidence(Some(0.37), vec![face(200.0)]));
+        let (status, result) = decide(&evidence(Some(0.37), vec![face(200.0)]));
         assert_eq!(status, Status::Review);
         assert_eq!(result.reasons, vec![Reason::FaceMatchInconclusive]);
     }
 
     #[test]
     fn ignores_small_background_faces_but_not_a_second_clear_one() {
-        let policy = Policy::default();
-        let (status, _) = policy.decide(&evidence(Some(0.7), vec![face(200.0), face(40.0)]));
+        let (status, _) = decide(&evidence(Some(0.7), vec![face(200.0), face(40.0)]));
         assert_eq!(status, Status::Approved);
-        let (status, result) = policy.decide(&evidence(Some(0.7), vec![face(200.0), face(150.0)]));
+        let (status, result) = decide(&evidence(Some(0.7), vec![face(200.0), face(150.0)]));
         assert_eq!(status, Status::Rejected);
         assert_eq!(result.reasons, vec![Reason::MultipleFaces]);
     }
 
     #[test]
     fn rejects_a_selfie_without_a_face() {
-        let (status, result) = Policy::default().decide(&evidence(None, vec![]));
+        let mut e = evidence(None, vec![]);
+        e.liveness = None;
+        let (status, result) = decide(&e);
         assert_eq!(status, Status::Rejected);
         assert_eq!(result.reasons, vec![Reason::NoFaceDetected]);
         assert_eq!(result.face_match_score, None);
     }
 
     #[test]
-    fn required_liveness_that_was_not_assessed_goes_to_review() {
-        let policy = Policy {
-            require_liveness: true,
+    fn low_liveness_follows_the_mode() {
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.liveness = live(0.2);
+        let with = |mode| Policy {
+            liveness_mode: mode,
             ..Policy::default()
         };
-        let (status, result) = policy.decide(&evidence(Some(0.7), vec![face(200.0)]));
+        let (status, result) = with(LivenessMode::Required).decide(&e, &id_card());
+        assert_eq!(status, Status::Rejected);
+        assert_eq!(result.reasons, vec![Reason::LivenessFailed]);
+        let (status, result) = with(LivenessMode::Review).decide(&e, &id_card());
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::LivenessFailed]);
+        let (status, result) = with(LivenessMode::Advisory).decide(&e, &id_card());
+        assert_eq!(status, Status::Approved);
+        assert_eq!(result.liveness_score, Some(0.2f32.into()));
+    }
+
+    #[test]
+    fn required_liveness_that_was_not_assessed_goes_to_review() {
+        let policy = Policy {
+            liveness_mode: LivenessMode::Required,
+            ..Policy::default()
+        };
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.liveness = None;
+        let (status, result) = policy.decide(&e, &id_card());
         assert_eq!(status, Status::Review);
         assert_eq!(result.reasons, vec![Reason::LivenessNotAssessed]);
     }
@@ -300,9 +579,100 @@ mod tests {
         let mut e = evidence(Some(0.7), vec![face(200.0)]);
         e.document_faces.clear();
         e.face_similarity = None;
-        let (status, result) = Policy::default().decide(&e);
+        let (status, result) = decide(&e);
         assert_eq!(status, Status::Rejected);
         assert!(!result.document_validity);
         assert_eq!(result.document_checks.portrait_found, CheckOutcome::Failed);
+        assert_eq!(result.reasons, vec![Reason::DocumentInvalid]);
+    }
+
+    #[test]
+    fn an_expired_document_is_rejected() {
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.mrz = read(
+            &[
+                VALID_ZONE[0],
+                "7408122F1204159UTO<<<<<<<<<<<6",
+                VALID_ZONE[2],
+            ],
+            true,
+        );
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Rejected);
+        assert_eq!(result.reasons, vec![Reason::DocumentExpired]);
+        assert_eq!(result.document_checks.not_expired, CheckOutcome::Failed);
+        assert_eq!(
+            result.document_checks.mrz_check_digits,
+            CheckOutcome::Passed
+        );
+        assert!(!result.document_validity);
+    }
+
+    #[test]
+    fn a_wrong_digit_read_with_confidence_is_rejected_and_an_unsure_one_reviewed() {
+        // Document number D23145890 → D23145891, check digit unchanged.
+        let tampered = [
+            "I<UTOD231458917<<<<<<<<<<<<<<<",
+            VALID_ZONE[1],
+            VALID_ZONE[2],
+        ];
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.mrz = read(&tampered, true);
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Rejected);
+        assert_eq!(result.reasons, vec![Reason::MrzChecksumFailed]);
+        assert_eq!(
+            result.document_checks.mrz_check_digits,
+            CheckOutcome::Failed
+        );
+        e.mrz = read(&tampered, false);
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::DocumentUnreadable]);
+    }
+
+    #[test]
+    fn a_zone_of_another_document_kind_is_rejected() {
+        let subject = Subject {
+            document_type: DocumentType::Passport,
+            ..id_card()
+        };
+        let (status, result) =
+            Policy::default().decide(&evidence(Some(0.7), vec![face(200.0)]), &subject);
+        assert_eq!(status, Status::Rejected);
+        assert_eq!(result.reasons, vec![Reason::DocumentTypeMismatch]);
+        assert_eq!(result.document_checks.type_consistent, CheckOutcome::Failed);
+    }
+
+    #[test]
+    fn a_missing_zone_is_unreadable_unless_the_document_has_none() {
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.mrz = MrzReading::NotFound;
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::DocumentUnreadable]);
+        assert_eq!(result.document_checks.mrz_found, CheckOutcome::Failed);
+        assert!(result.document.is_none());
+
+        // A driving licence has no zone: its checks did not run, which is not a pass.
+        let licence = Subject {
+            document_type: DocumentType::DrivingLicense,
+            ..id_card()
+        };
+        let (status, result) = Policy::default().decide(&e, &licence);
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::DocumentChecksIncomplete]);
+        assert_eq!(result.document_checks.mrz_found, CheckOutcome::NotRun);
+        assert!(!result.document_validity);
+    }
+
+    #[test]
+    fn a_blurred_document_goes_to_review() {
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.document_sharp = Some(false);
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::DocumentUnreadable]);
+        assert_eq!(result.document_checks.sharp_enough, CheckOutcome::Failed);
     }
 }

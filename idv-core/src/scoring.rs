@@ -97,6 +97,8 @@ pub struct StepTimings {
     pub align: Duration,
     pub embed: Duration,
     pub compare: Duration,
+    pub liveness: Duration,
+    pub document: Duration,
 }
 
 /// Everything a scorer measured about one verification.
@@ -113,10 +115,116 @@ pub struct Evidence {
     /// Cosine similarity of the embeddings of the largest document face and the largest selfie
     /// face, in [-1, 1]; `None` when either image has no face.
     pub face_similarity: Option<f32>,
-    /// Probability in [0, 1] that the selfie shows a live person; `None` when the scorer has no
-    /// way of assessing liveness.
-    pub liveness: Option<f32>,
+    /// Focus of the document front: the measure and its scale are the scorer's own, and
+    /// [`Evidence::document_sharp`] says whether it is enough to read the document.
+    pub document_sharpness: Option<f32>,
+    /// Whether the scorer judged the document front sharp enough to read; `None` when it did not
+    /// measure.
+    pub document_sharp: Option<bool>,
+    /// What the reader of machine-readable zones found on the document images.
+    pub mrz: MrzReading,
+    /// Liveness of the selfie; `None` when the scorer has no way of assessing it or found no
+    /// face to assess.
+    pub liveness: Option<LivenessEvidence>,
     pub timings: StepTimings,
+}
+
+/// Which document image a reading came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentSide {
+    Front,
+    Back,
+}
+
+impl DocumentSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Front => "front",
+            Self::Back => "back",
+        }
+    }
+}
+
+/// The machine-readable zone as the scorer read it, before any parsing.
+#[derive(Clone, PartialEq, Serialize)]
+pub enum MrzReading {
+    /// The scorer does not read machine-readable zones.
+    NotAttempted,
+    /// No zone was found on any document image.
+    NotFound,
+    /// A zone was found and its characters recognised.
+    Read {
+        side: DocumentSide,
+        /// The recognised lines (2 or 3, all of one length).
+        lines: Vec<String>,
+        /// Whether every character was recognised with a clear margin over the next-best
+        /// character; a wrong check digit in a confident read means the printed zone is wrong.
+        confident: bool,
+    },
+}
+
+impl std::fmt::Debug for MrzReading {
+    // The lines hold names, numbers and dates: never show them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotAttempted => f.write_str("NotAttempted"),
+            Self::NotFound => f.write_str("NotFound"),
+            Self::Read {
+                side,
+                lines,
+                confident,
+            } => f
+                .debug_struct("Read")
+                .field("side", side)
+                .field("lines", &lines.len())
+                .field("confident", confident)
+                .finish(),
+        }
+    }
+}
+
+/// Where a liveness score came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivenessSource {
+    /// The built-in passive recapture check.
+    Builtin,
+    /// The operator's anti-spoofing model.
+    Model,
+    /// Both; the score is the lower of the two.
+    BuiltinAndModel,
+}
+
+impl LivenessSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Builtin => "builtin",
+            Self::Model => "model",
+            Self::BuiltinAndModel => "builtin+model",
+        }
+    }
+}
+
+/// A named measurement behind a liveness score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LivenessMeasure {
+    pub name: &'static str,
+    /// In [0, 1]; 1 looks live.
+    pub score: f32,
+    /// The statistic the score was computed from.
+    pub value: f32,
+}
+
+/// The liveness of the selfie.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LivenessEvidence {
+    /// In [0, 1]; 1 means a live person.
+    pub score: f32,
+    pub source: LivenessSource,
+    pub builtin_score: Option<f32>,
+    pub model_score: Option<f32>,
+    pub signals: Vec<LivenessMeasure>,
 }
 
 /// Why scoring failed as a whole. Image problems found here are reported per image.

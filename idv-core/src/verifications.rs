@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::idv::{Idv, Principal};
 use crate::logs::{Event, Level};
-use crate::policy::Policy;
+use crate::policy::{Policy, Subject};
 use crate::scoring::{ImageRejection, ScoreError, ScoreInput, Scorer};
 
 /// Names of the image fields, as the API spells them.
@@ -260,7 +260,7 @@ impl Idv {
 
 /// A result for a verification that could not be scored.
 pub fn unscored_result() -> VerificationResult {
-    use crate::domain::{CheckOutcome::NotRun, DocumentChecks, TimingsMs};
+    use crate::domain::{DocumentChecks, TimingsMs};
     VerificationResult {
         face_match_score: None,
         liveness_score: None,
@@ -268,12 +268,9 @@ pub fn unscored_result() -> VerificationResult {
         face_similarity: None,
         liveness_assessed: false,
         reasons: Vec::new(),
-        document_checks: DocumentChecks {
-            decodes: NotRun,
-            large_enough: NotRun,
-            portrait_found: NotRun,
-            back_decodes: NotRun,
-        },
+        document_checks: DocumentChecks::default(),
+        document: None,
+        liveness: None,
         faces_in_selfie: 0,
         faces_on_document: 0,
         timings_ms: TimingsMs::default(),
@@ -285,8 +282,9 @@ pub fn unscored_result() -> VerificationResult {
 pub async fn verify_images(
     scorer: &dyn Scorer,
     policy: &Policy,
+    subject: &Subject,
     input: ScoreInput,
 ) -> Result<(Status, VerificationResult), ScoreError> {
     let evidence = scorer.score(input, Arc::new(|_| {})).await?;
-    Ok(policy.decide(&evidence))
+    Ok(policy.decide(&evidence, subject))
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::events::{EventFacts, EventKind, NewEvent, Step};
 use crate::idv::Idv;
 use crate::logs::{Event, Level};
+use crate::policy::Subject;
 use crate::ports::Job;
 use crate::scoring::Progress;
 use crate::scoring::{ScoreError, ScoreInput};
@@ -89,10 +90,8 @@ impl Idv {
         let (scored, ()) = tokio::join!(self.ports.scorer.score(input, progress), report);
         match scored {
             Ok(evidence) => {
-                self.report_progress(&verification, Step::Liveness).await;
-                self.report_progress(&verification, Step::DocumentChecks)
-                    .await;
-                let decision = self.settings.policy.decide(&evidence);
+                let subject = Subject::today(verification.document_type);
+                let decision = self.settings.policy.decide(&evidence, &subject);
                 self.report_progress(&verification, Step::Decided).await;
                 Ok(decision)
             }

@@ -8,7 +8,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use idv_adapters::fs::FsBlobStore;
-use idv_adapters::onnx::{OnnxConfig, OnnxScorer};
+use idv_adapters::onnx::antispoof::{AntiSpoofConfig, AntiSpoofProfile};
+use idv_adapters::onnx::{OnnxConfig, OnnxError, OnnxScorer};
 use idv_adapters::postgres::PostgresStore;
 use idv_adapters::s3::{S3BlobStore, S3Config};
 use idv_adapters::sqlite::SqliteStore;
@@ -109,7 +110,38 @@ pub fn load_scorer(config: &ScoringConfig) -> Result<OnnxScorer, ConfigError> {
     }
     onnx.max_pixels = config.max_image_pixels;
     onnx.max_bytes = config.max_image_bytes;
-    OnnxScorer::load(onnx).map_err(|e| ConfigError::new("IDV_MODEL_DIR", e.to_string()))
+    onnx.builtin_liveness = config.builtin_liveness;
+    onnx.liveness_model = match (&config.liveness_model, &config.liveness_model_profile) {
+        (Some(model), Some(profile)) => Some(AntiSpoofConfig {
+            model: model.clone(),
+            profile: AntiSpoofProfile::from_file(profile)
+                .map_err(|e| ConfigError::new("IDV_LIVENESS_MODEL_PROFILE", e))?,
+        }),
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "IDV_LIVENESS_MODEL_PROFILE",
+                "a liveness model needs a profile saying how it wants its input",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "IDV_LIVENESS_MODEL",
+                "a liveness model profile is set but no model",
+            ))
+        }
+        (None, None) => None,
+    };
+    OnnxScorer::load(onnx).map_err(|e| {
+        let setting = match e {
+            OnnxError::ModelLoad { ref path, .. } | OnnxError::ModelMissing { ref path }
+                if Some(path) == config.liveness_model.as_ref() =>
+            {
+                "IDV_LIVENESS_MODEL"
+            }
+            _ => "IDV_MODEL_DIR",
+        };
+        ConfigError::new(setting, e.to_string())
+    })
 }
 
 /// Builds the service from the configuration. `scorer` replaces the configured face pipeline

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use idv_core::auth::Secret;
-use idv_core::policy::Policy;
+use idv_core::policy::{LivenessMode, Policy};
 
 /// Settings shared by the server and the `idv` CLI's admin commands.
 #[derive(Debug, Clone, Args)]
@@ -73,9 +73,26 @@ pub struct ScoringConfig {
     #[arg(long, env = "IDV_MATCH_REVIEW_MARGIN", default_value_t = 0.05)]
     pub match_review_margin: f64,
 
-    /// Send verifications whose liveness was not assessed to `review`.
-    #[arg(long, env = "IDV_REQUIRE_LIVENESS", default_value_t = false)]
-    pub require_liveness: bool,
+    /// What a `liveness_score` below the threshold does: `required` rejects it (and sends
+    /// unassessed liveness to review), `review` sends it to review, `advisory` only reports it.
+    #[arg(long, env = "IDV_LIVENESS", default_value = "review", value_parser = parse_liveness_mode)]
+    pub liveness: LivenessMode,
+
+    /// `liveness_score` below which a selfie counts as a presentation attack.
+    #[arg(long, env = "IDV_LIVENESS_THRESHOLD", default_value_t = 0.5)]
+    pub liveness_threshold: f64,
+
+    /// Run the built-in passive liveness check (recaptures of prints and screens).
+    #[arg(long, env = "IDV_BUILTIN_LIVENESS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub builtin_liveness: bool,
+
+    /// An anti-spoofing ONNX model of your own; needs `IDV_LIVENESS_MODEL_PROFILE`.
+    #[arg(long, env = "IDV_LIVENESS_MODEL")]
+    pub liveness_model: Option<PathBuf>,
+
+    /// JSON file saying how the liveness model wants its input (see the README).
+    #[arg(long, env = "IDV_LIVENESS_MODEL_PROFILE")]
+    pub liveness_model_profile: Option<PathBuf>,
 
     /// Shortest side, in pixels, of an acceptable document image.
     #[arg(long, env = "IDV_MIN_DOCUMENT_SIDE", default_value_t = 300)]
@@ -87,11 +104,16 @@ impl ScoringConfig {
         Policy {
             match_threshold: self.match_threshold,
             match_review_margin: self.match_review_margin,
-            require_liveness: self.require_liveness,
+            liveness_mode: self.liveness,
+            liveness_threshold: self.liveness_threshold,
             min_document_side: self.min_document_side,
             ..Policy::default()
         }
     }
+}
+
+fn parse_liveness_mode(text: &str) -> Result<LivenessMode, String> {
+    LivenessMode::parse(text).ok_or_else(|| "expected required, review or advisory".to_owned())
 }
 
 /// Everything the server needs.

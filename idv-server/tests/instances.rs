@@ -238,11 +238,15 @@ async fn decisions(client: &reqwest::Client, base: &str, token: &str) -> HashMap
 }
 
 fn pairs(user_id: i64, n: usize) -> Vec<Value> {
-    let (front, genuine, impostor) = (photo("obama.jpg"), photo("obama2.jpg"), photo("biden.jpg"));
+    let (front, genuine, impostor) = (
+        photo("id_td1_valid_flat.png"),
+        photo("obama2.jpg"),
+        photo("biden.jpg"),
+    );
     (0..n)
         .map(|i| {
             let selfie = if i % 2 == 0 { &genuine } else { &impostor };
-            json!({"user_id": user_id, "document_type": "passport", "document_front_image": front, "selfie_image": selfie})
+            json!({"user_id": user_id, "document_type": "id_card", "document_front_image": front, "selfie_image": selfie})
         })
         .collect()
 }

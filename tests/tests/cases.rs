@@ -107,8 +107,8 @@ async fn real_selfie_variants_match_like_the_original() {
     for (name, bytes) in &variants {
         let body = json!({
             "user_id": user.id,
-            "document_type": "passport",
-            "document_front_image": photo_b64("obama.jpg"),
+            "document_type": "id_card",
+            "document_front_image": photo_b64("id_td1_valid_flat.png"),
             "selfie_image": b64(bytes),
         });
         let resp = app.submit(&admin, &body).await;
@@ -119,7 +119,7 @@ async fn real_selfie_variants_match_like_the_original() {
         let done = app.wait_for_final(&admin, id).await;
         let result = &done["result"];
         println!(
-            "obama.jpg vs obama2 as {name}: status {}, face_match_score {}, face_similarity {}, reasons {}",
+            "ID card vs obama2 as {name}: status {}, face_match_score {}, face_similarity {}, reasons {}",
             done["status"], result["face_match_score"], result["face_similarity"], result["reasons"]
         );
         assert_eq!(done["status"], "approved", "{name}: {done}");
@@ -131,15 +131,15 @@ async fn real_selfie_variants_match_like_the_original() {
     // The same sideways pixels without the tag are not a match: the tag is what makes it one.
     let body = json!({
         "user_id": user.id,
-        "document_type": "passport",
-        "document_front_image": photo_b64("obama.jpg"),
+        "document_type": "id_card",
+        "document_front_image": photo_b64("id_td1_valid_flat.png"),
         "selfie_image": b64(&encode_png(&stored, PngKind::Rgb8, None)),
     });
     let resp = app.submit(&admin, &body).await;
     let id = resp.expect(201)["id"].as_i64().expect("an id");
     let done = app.wait_for_final(&admin, id).await;
     println!(
-        "obama.jpg vs obama2 sideways without a tag: {} {}",
+        "ID card vs obama2 sideways without a tag: {} {}",
         done["status"], done["result"]["face_match_score"]
     );
     assert_ne!(done["status"], "approved", "{done}");
@@ -306,8 +306,8 @@ async fn an_image_claiming_huge_dimensions_is_too_large() {
     for field in ["selfie_image", "document_front_image"] {
         let mut body = json!({
             "user_id": user.id,
-            "document_type": "passport",
-            "document_front_image": photo_b64("obama.jpg"),
+            "document_type": "id_card",
+            "document_front_image": photo_b64("id_td1_valid_flat.png"),
             "selfie_image": photo_b64("obama2.jpg"),
         });
         body[field] = json!(huge);
@@ -325,8 +325,8 @@ async fn an_image_claiming_huge_dimensions_is_too_large() {
     let small = b64(&png_claiming(1, 1));
     let body = json!({
         "user_id": user.id,
-        "document_type": "passport",
-        "document_front_image": photo_b64("obama.jpg"),
+        "document_type": "id_card",
+        "document_front_image": photo_b64("id_td1_valid_flat.png"),
         "selfie_image": small,
     });
     let resp = app.submit(&admin, &body).await;

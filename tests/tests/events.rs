@@ -119,7 +119,7 @@ async fn a_subscriber_sees_every_step_and_the_final_status_in_order() {
     let user = app.new_user("ann").await;
     let mut stream = Stream::open(&app, &user.token, "", None).await;
 
-    let body = verification_body(user.id, "passport", "obama.jpg", "obama2.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg");
     let id = app.submit(&user.token, &body).await.expect(201)["id"]
         .as_i64()
         .unwrap();
@@ -152,7 +152,7 @@ async fn reconnecting_with_the_last_id_replays_exactly_what_was_missed() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let user = app.new_user("bob").await;
-    let body = verification_body(user.id, "passport", "obama.jpg", "biden.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg");
 
     let mut first = Stream::open(&app, &admin, "", None).await;
     app.submit(&admin, &body).await.expect(201);
@@ -196,12 +196,12 @@ async fn a_user_sees_only_their_own_events_and_may_narrow_to_one_verification() 
     let bob = app.new_user("bob").await;
     let mut anns = Stream::open(&app, &ann.token, "", None).await;
 
-    let bobs_body = verification_body(bob.id, "passport", "obama.jpg", "obama2.jpg");
+    let bobs_body = verification_body(bob.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg");
     let bobs = app.submit(&bob.token, &bobs_body).await.expect(201)["id"]
         .as_i64()
         .unwrap();
     app.wait_for_final(&bob.token, bobs).await;
-    let anns_body = verification_body(ann.id, "passport", "obama.jpg", "obama2.jpg");
+    let anns_body = verification_body(ann.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg");
     let first = app.submit(&ann.token, &anns_body).await.expect(201)["id"]
         .as_i64()
         .unwrap();
@@ -284,7 +284,7 @@ async fn the_websocket_carries_the_same_events_and_resumes_after_an_id() {
     let app = TestApp::spawn().await;
     let user = app.new_user("wes").await;
     let mut socket = ws_connect(&app, &user.token, "").await;
-    let body = verification_body(user.id, "passport", "obama.jpg", "obama2.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg");
     let id = app.submit(&user.token, &body).await.expect(201)["id"]
         .as_i64()
         .unwrap();
@@ -338,7 +338,7 @@ async fn repeated_rejections_and_failed_logins_raise_one_suspicious_activity_eve
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let user = app.new_user("mallory").await;
-    let body = verification_body(user.id, "passport", "obama.jpg", "biden.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg");
     for _ in 0..4 {
         let id = app.submit(&user.token, &body).await.expect(201)["id"]
             .as_i64()

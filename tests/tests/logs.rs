@@ -321,14 +321,14 @@ async fn entries_record_what_happened_without_secrets() {
     let approved = app
         .submit(
             &user.token,
-            &verification_body(user.id, "passport", "obama.jpg", "obama2.jpg"),
+            &verification_body(user.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg"),
         )
         .await;
     let approved = approved.expect(201)["id"].as_i64().expect("an id");
     let rejected = app
         .submit(
             &admin,
-            &verification_body(user.id, "passport", "obama.jpg", "biden.jpg"),
+            &verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg"),
         )
         .await;
     let rejected = rejected.expect(201)["id"].as_i64().expect("an id");
@@ -438,6 +438,11 @@ async fn entries_record_what_happened_without_secrets() {
         key.as_str(),
         &key[13..],
         JWT_SECRET,
+        // Read from the card's machine-readable zone.
+        "ERIKSSON",
+        "D23145890",
+        "1974-08-12",
+        "740812",
     ];
     for secret in secrets {
         assert!(!raw.contains(secret), "the log contains {secret:?}");

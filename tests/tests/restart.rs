@@ -15,8 +15,8 @@ async fn pending_verifications_are_decided_after_a_restart() {
     let admin = first.admin_token().await;
     let user = first.new_user("ann").await;
     let bodies = [
-        verification_body(user.id, "passport", "obama.jpg", "obama2.jpg").to_string(),
-        verification_body(user.id, "passport", "obama.jpg", "biden.jpg").to_string(),
+        verification_body(user.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg").to_string(),
+        verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg").to_string(),
         case_body("body_control_valid.json", user.id, None),
     ];
     let mut ids = Vec::new();

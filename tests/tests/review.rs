@@ -11,7 +11,7 @@ async fn an_admin_review_keeps_the_measured_scores_and_records_the_decision() {
     let resp = app
         .submit(
             &admin,
-            &verification_body(user.id, "passport", "obama.jpg", "biden.jpg"),
+            &verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg"),
         )
         .await;
     let id = resp.expect(201)["id"].as_i64().expect("an id");

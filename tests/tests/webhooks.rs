@@ -191,7 +191,7 @@ async fn deliveries_are_signed_over_the_exact_bytes_and_match_the_spec_payload()
     )
     .await;
     let user = app.new_user("ann").await;
-    let body = verification_body(user.id, "passport", "obama.jpg", "obama2.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "obama2.jpg");
     let id = app.submit(&user.token, &body).await.expect(201)["id"]
         .as_i64()
         .unwrap();
@@ -328,7 +328,7 @@ async fn pending_deliveries_survive_a_restart_and_arrive_exactly_once() {
     let admin = app.admin_token().await;
     add_endpoint(&app, &admin, &receiver.url, json!([])).await;
     let user = app.new_user("dee").await;
-    let body = verification_body(user.id, "passport", "obama.jpg", "biden.jpg");
+    let body = verification_body(user.id, "id_card", "id_td1_valid_flat.png", "biden.jpg");
     let id = app.submit(&user.token, &body).await.expect(201)["id"]
         .as_i64()
         .unwrap();

@@ -59,7 +59,7 @@ impl ModelFile {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, OnnxError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, OnnxError> {
     std::fs::read(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => OnnxError::ModelMissing {
             path: PathBuf::from(path),
@@ -71,7 +71,7 @@ fn read(path: &Path) -> Result<Vec<u8>, OnnxError> {
     })
 }
 
-fn build(bytes: &[u8], input_shape: &[usize]) -> TractResult<LoadedModel> {
+pub(crate) fn build(bytes: &[u8], input_shape: &[usize]) -> TractResult<LoadedModel> {
     let model = tract_onnx::onnx()
         .model_for_read(&mut &*bytes)?
         .with_input_fact(0, f32::fact(input_shape).into())?;
