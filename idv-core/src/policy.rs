@@ -203,7 +203,7 @@ impl Policy {
             }
         }
 
-        let liveness_score = evidence.liveness.as_ref().map(|l| f64::from(l.score));
+        let liveness_score = evidence.liveness.as_ref().map(|l| round4(l.score));
         match (liveness_score, self.liveness_mode) {
             (_, LivenessMode::Advisory) => {}
             (None, LivenessMode::Required) => doubts.push(Reason::LivenessNotAssessed),
@@ -384,18 +384,24 @@ fn document_data(zone: &Mrz, side: &str, today: NaiveDate) -> DocumentData {
 fn liveness_detail(evidence: &LivenessEvidence) -> LivenessDetail {
     LivenessDetail {
         source: evidence.source.as_str().to_owned(),
-        model_score: evidence.model_score.map(f64::from),
-        builtin_score: evidence.builtin_score.map(f64::from),
+        model_score: evidence.model_score.map(round4),
+        builtin_score: evidence.builtin_score.map(round4),
         signals: evidence
             .signals
             .iter()
             .map(|s| LivenessSignal {
                 name: s.name.to_owned(),
-                score: f64::from(s.score),
-                value: f64::from(s.value),
+                score: round4(s.score),
+                value: round4(s.value),
             })
             .collect(),
     }
+}
+
+/// A single-precision measurement as a double with four decimals, so that results do not show
+/// the noise of widening `f32` to `f64`.
+fn round4(value: f32) -> f64 {
+    (f64::from(value) * 1e4).round() / 1e4
 }
 
 fn timings_ms(t: &StepTimings) -> TimingsMs {
@@ -496,7 +502,7 @@ mod tests {
     fn approves_a_clear_match_with_a_valid_document_and_a_live_selfie() {
         let (status, result) = decide(&evidence(Some(0.7), vec![face(200.0)]));
         assert_eq!(status, Status::Approved, "{:?}", result.reasons);
-        assert_eq!(result.liveness_score, Some(0.9f32.into()));
+        assert_eq!(result.liveness_score, Some(0.9));
         assert!(result.document_validity);
         assert!(result
             .document_checks
@@ -558,7 +564,7 @@ mod tests {
         assert_eq!(result.reasons, vec![Reason::LivenessFailed]);
         let (status, result) = with(LivenessMode::Advisory).decide(&e, &id_card());
         assert_eq!(status, Status::Approved);
-        assert_eq!(result.liveness_score, Some(0.2f32.into()));
+        assert_eq!(result.liveness_score, Some(0.2));
     }
 
     #[test]
