@@ -1,6 +1,7 @@
-//! Times one verification through the ONNX scorer: obama.jpg as the document, obama2.jpg as the
-//! selfie. Prints the median of each pipeline step over the runs, the median total, and the
-//! process's peak resident memory.
+//! Times one verification through the ONNX scorer: the synthetic ID card id_td1_valid_flat.png
+//! as the document (so its machine-readable zone is read), obama2.jpg as the selfie. Prints the
+//! median of each pipeline step (faces, liveness, document) over the runs, the median total, and
+//! the process's peak resident memory.
 //!
 //! Run with `cargo bench -p idv-adapters --bench pipeline`; set `IDV_BENCH_RUNS` to change the
 //! number of timed runs (default 20).
@@ -28,7 +29,7 @@ fn main() {
     println!("model load (sha256 + optimise): {}", ms(start.elapsed()));
 
     let input = ScoreInput {
-        document_front: photo("obama.jpg"),
+        document_front: photo("id_td1_valid_flat.png"),
         document_back: None,
         selfie: photo("obama2.jpg"),
     };
@@ -53,16 +54,18 @@ fn photo(name: &str) -> Arc<[u8]> {
 
 fn report(samples: &[(StepTimings, Duration)]) {
     println!(
-        "one verification (document obama.jpg 910x1137, selfie obama2.jpg 626x1200), \
+        "one verification (document id_td1_valid_flat.png 1012x638, selfie obama2.jpg 626x1200), \
          median of {} runs:",
         samples.len()
     );
-    let steps: [Step; 5] = [
+    let steps: [Step; 7] = [
         ("decode", |t| t.decode),
         ("detect", |t| t.detect),
         ("align", |t| t.align),
         ("embed", |t| t.embed),
         ("compare", |t| t.compare),
+        ("liveness", |t| t.liveness),
+        ("document", |t| t.document),
     ];
     for (name, step) in steps {
         let median = median(samples.iter().map(|(t, _)| step(t)).collect());

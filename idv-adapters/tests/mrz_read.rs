@@ -162,3 +162,30 @@ fn the_edited_card_reads_as_printed_with_confidence() {
     assert!(!mrz.check("document_number").unwrap().valid);
     assert!(mrz.check("birth_date").unwrap().valid);
 }
+
+#[test]
+fn a_second_zone_pasted_into_the_image_is_counted() {
+    let reader = reader();
+    let valid = load(&format!("{PHOTOS}/id_td1_valid_flat.png"));
+    assert_eq!(reader.read(&valid).expect("MRZ found").zones, 1);
+    // The expired card with the valid card's zone pasted under it.
+    let expired = load(&format!("{PHOTOS}/id_td1_specimen_flat.png"));
+    let strip_top = valid.height() * 62 / 100;
+    let strip = image::imageops::crop_imm(
+        &valid,
+        0,
+        strip_top,
+        valid.width(),
+        valid.height() - strip_top,
+    )
+    .to_image();
+    let mut both = RgbImage::from_pixel(
+        expired.width(),
+        expired.height() + strip.height(),
+        image::Rgb([255, 255, 255]),
+    );
+    image::imageops::replace(&mut both, &expired, 0, 0);
+    image::imageops::replace(&mut both, &strip, 0, i64::from(expired.height()));
+    let text = reader.read(&both).expect("MRZ found");
+    assert_eq!(text.zones, 2, "{text:?}");
+}

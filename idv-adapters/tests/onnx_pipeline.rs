@@ -116,7 +116,10 @@ fn selfie_has_exactly_one_face() {
     assert_eq!(evidence.document_faces.len(), 1);
     let face = evidence.selfie_faces[0];
     assert!(face.confidence >= 0.6 && face.confidence <= 1.0);
-    assert_eq!(evidence.liveness, None);
+    // The built-in liveness check ran on the selfie face.
+    let liveness = evidence.liveness.expect("liveness assessed");
+    assert!(liveness.score >= 0.5, "{liveness:?}");
+    assert_eq!(liveness.signals.len(), 4);
     assert_eq!(evidence.document_back_decoded, None);
     assert_eq!(evidence.document_size.width, 910);
     assert_eq!(evidence.document_size.height, 1137);

@@ -132,11 +132,15 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn verify(scoring: &ScoringConfig, document_type: DocumentType, files: &CaseFiles) -> ExitCode {
+    let policy = match scoring.checked_policy() {
+        Ok(policy) => policy,
+        Err(e) => return fail(e),
+    };
     let scorer = match idv_server::app::load_scorer(scoring) {
         Ok(scorer) => scorer,
         Err(e) => return fail(e),
     };
-    let report = verify_files(&scorer, &scoring.policy(), document_type, files);
+    let report = verify_files(&scorer, &policy, document_type, files);
     match serde_json::to_string_pretty(&report) {
         Ok(json) => println!("{json}"),
         Err(e) => return fail(e),
@@ -165,6 +169,10 @@ fn run_batch(
         Ok(cases) => cases,
         Err(e) => return fail(format!("cannot read {}: {e}", dir.display())),
     };
+    let policy = match scoring.checked_policy() {
+        Ok(policy) => policy,
+        Err(e) => return fail(e),
+    };
     let scorer = match idv_server::app::load_scorer(scoring) {
         Ok(scorer) => scorer,
         Err(e) => return fail(e),
@@ -183,20 +191,13 @@ fn run_batch(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut write_error = None;
-    let summary = batch::run(
-        &scorer,
-        &scoring.policy(),
-        document_type,
-        &cases,
-        jobs,
-        |report| {
-            progress.inc(1);
-            let line = serde_json::to_string(&report).map_err(std::io::Error::from);
-            if let Err(e) = line.and_then(|line| writeln!(sink, "{line}")) {
-                write_error.get_or_insert(e);
-            }
-        },
-    );
+    let summary = batch::run(&scorer, &policy, document_type, &cases, jobs, |report| {
+        progress.inc(1);
+        let line = serde_json::to_string(&report).map_err(std::io::Error::from);
+        if let Err(e) = line.and_then(|line| writeln!(sink, "{line}")) {
+            write_error.get_or_insert(e);
+        }
+    });
     progress.finish_and_clear();
     if let Err(e) = sink.flush() {
         write_error.get_or_insert(e);

@@ -173,6 +173,13 @@ pub enum Reason {
     /// The machine-readable zone could not be found or read with confidence, or the image is
     /// too blurred to check.
     DocumentUnreadable,
+    /// The images hold more than one machine-readable zone (several on one image, or a front
+    /// and a back that disagree): one document has one.
+    MrzConflict,
+    /// The selfie is all but identical to the document portrait (cosine similarity of at least
+    /// 0.95, where photos of one person taken apart score 0.66–0.88): most likely the portrait
+    /// itself, cropped from the document.
+    SelfieMatchesDocumentPortrait,
     /// Some document checks could not run on this kind of document, so its validity is not
     /// established.
     DocumentChecksIncomplete,

@@ -40,6 +40,10 @@ use crate::scoring::{Evidence, FaceBox, LivenessEvidence, MrzReading, StepTiming
 
 /// SFace's published cosine threshold for "same person".
 pub const SFACE_COSINE_THRESHOLD: f64 = 0.363;
+/// Cosine at or above which the selfie is taken to be a copy of the document portrait rather
+/// than a new photo: two photos of one person taken apart score 0.66–0.88 with SFace, while the
+/// card's own portrait cropped and rescaled scores about 0.99.
+pub const SAME_PHOTO_COSINE: f64 = 0.95;
 /// Cosine at which the score reaches 1.
 const SATURATION_COSINE: f64 = 0.7;
 
@@ -203,6 +207,13 @@ impl Policy {
             }
         }
 
+        if evidence
+            .face_similarity
+            .is_some_and(|c| f64::from(c) >= SAME_PHOTO_COSINE)
+        {
+            doubts.push(Reason::SelfieMatchesDocumentPortrait);
+        }
+
         let liveness_score = evidence.liveness.as_ref().map(|l| round4(l.score));
         match (liveness_score, self.liveness_mode) {
             (_, LivenessMode::Advisory) => {}
@@ -289,6 +300,10 @@ impl Policy {
             MrzReading::NotFound => {
                 checks.mrz_found = Failed;
                 doubts.push(Reason::DocumentUnreadable);
+            }
+            MrzReading::Conflicting { .. } => {
+                checks.mrz_found = Failed;
+                doubts.push(Reason::MrzConflict);
             }
             MrzReading::Read {
                 side,
@@ -670,6 +685,19 @@ mod tests {
         assert_eq!(result.reasons, vec![Reason::DocumentChecksIncomplete]);
         assert_eq!(result.document_checks.mrz_found, CheckOutcome::NotRun);
         assert!(!result.document_validity);
+    }
+
+    #[test]
+    fn several_zones_and_a_copied_portrait_go_to_review() {
+        let mut e = evidence(Some(0.7), vec![face(200.0)]);
+        e.mrz = MrzReading::Conflicting { zones: 2 };
+        let (status, result) = decide(&e);
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::MrzConflict]);
+        assert_eq!(result.document_checks.mrz_found, CheckOutcome::Failed);
+        let (status, result) = decide(&evidence(Some(0.97), vec![face(200.0)]));
+        assert_eq!(status, Status::Review);
+        assert_eq!(result.reasons, vec![Reason::SelfieMatchesDocumentPortrait]);
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub enum MrzReading {
     NotAttempted,
     /// No zone was found on any document image.
     NotFound,
+    /// More than one zone was found: several on one image, or front and back zones that
+    /// differ. One document has one zone, so this is a pasted zone or several documents.
+    Conflicting { zones: usize },
     /// A zone was found and its characters recognised.
     Read {
         side: DocumentSide,
@@ -170,6 +173,7 @@ impl std::fmt::Debug for MrzReading {
         match self {
             Self::NotAttempted => f.write_str("NotAttempted"),
             Self::NotFound => f.write_str("NotFound"),
+            Self::Conflicting { zones } => write!(f, "Conflicting {{ zones: {zones} }}"),
             Self::Read {
                 side,
                 lines,

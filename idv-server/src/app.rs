@@ -133,7 +133,9 @@ pub fn load_scorer(config: &ScoringConfig) -> Result<OnnxScorer, ConfigError> {
     };
     OnnxScorer::load(onnx).map_err(|e| {
         let setting = match e {
-            OnnxError::ModelLoad { ref path, .. } | OnnxError::ModelMissing { ref path }
+            OnnxError::ModelLoad { ref path, .. }
+            | OnnxError::ModelMissing { ref path }
+            | OnnxError::ModelRead { ref path, .. }
                 if Some(path) == config.liveness_model.as_ref() =>
             {
                 "IDV_LIVENESS_MODEL"
@@ -157,7 +159,7 @@ pub async fn build(
     };
     let mut settings = Settings::new(config.jwt_secret()?);
     settings.token_ttl = config.token_ttl();
-    settings.policy = config.scoring.policy();
+    settings.policy = config.scoring.checked_policy()?;
     settings.job_lease = Duration::from_secs(config.job_lease_secs.max(1));
     settings.webhook_retry_base = Duration::from_millis(config.webhook_retry_base_ms.max(1));
     settings.suspicion = idv_core::suspicious::SuspicionSettings {

@@ -100,6 +100,20 @@ pub struct ScoringConfig {
 }
 
 impl ScoringConfig {
+    /// The decision policy, refused with the setting at fault when a value makes no sense.
+    pub fn checked_policy(&self) -> Result<Policy, ConfigError> {
+        let policy = self.policy();
+        policy.validate().map_err(|why| {
+            let setting = match why.split_whitespace().next() {
+                Some("match_review_margin") => "IDV_MATCH_REVIEW_MARGIN",
+                Some("liveness_threshold") => "IDV_LIVENESS_THRESHOLD",
+                _ => "IDV_MATCH_THRESHOLD",
+            };
+            ConfigError::new(setting, why)
+        })?;
+        Ok(policy)
+    }
+
     pub fn policy(&self) -> Policy {
         Policy {
             match_threshold: self.match_threshold,

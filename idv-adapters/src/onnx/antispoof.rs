@@ -114,8 +114,11 @@ impl AntiSpoofProfile {
         if !self.scale.is_finite() || self.mean.iter().any(|m| !m.is_finite()) {
             return Err("scale and mean must be finite".into());
         }
-        if self.std.iter().any(|s| !s.is_finite() || *s == 0.0) {
-            return Err("std must be finite and non-zero".into());
+        if self.std.iter().any(|s| !s.is_finite() || s.abs() < 1e-6) {
+            return Err("std must be finite and at least 1e-6 in size".into());
+        }
+        if !(self.scale.abs() <= 1e6 && self.mean.iter().all(|m| m.abs() <= 1e6)) {
+            return Err("scale and mean must be at most 1e6 in size".into());
         }
         if let Some(hash) = &self.sha256 {
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {

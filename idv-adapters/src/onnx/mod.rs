@@ -318,24 +318,33 @@ impl OnnxScorer {
         }))
     }
 
-    /// Reads the machine-readable zone from the back image first (where ID cards carry it),
-    /// then from the front.
+    /// Reads the machine-readable zone from the back image (where ID cards carry it) and the
+    /// front. The back's zone is reported when both have one; two sides whose zones differ, or
+    /// an image holding several zones, are reported as conflicting.
     fn read_mrz(&self, decoded: &Decoded) -> MrzReading {
         let sides = [
             (DocumentSide::Back, decoded.back.as_ref()),
             (DocumentSide::Front, Some(&decoded.front)),
         ];
-        for (side, image) in sides {
-            let Some(image) = image else { continue };
-            if let Some(text) = self.inner.mrz_reader.read(image) {
-                return MrzReading::Read {
-                    side,
-                    confident: text.min_margin >= MRZ_SURE_MARGIN,
-                    lines: text.lines,
-                };
-            }
+        let reads: Vec<_> = sides
+            .into_iter()
+            .filter_map(|(side, image)| Some((side, self.inner.mrz_reader.read(image?)?)))
+            .collect();
+        let zones: usize = reads.iter().map(|(_, text)| text.zones).sum();
+        let Some((side, text)) = reads.first() else {
+            return MrzReading::NotFound;
+        };
+        let one_zone = reads
+            .iter()
+            .all(|(_, t)| t.zones == 1 && t.lines == text.lines);
+        if !one_zone {
+            return MrzReading::Conflicting { zones };
         }
-        MrzReading::NotFound
+        MrzReading::Read {
+            side: *side,
+            confident: reads.iter().all(|(_, t)| t.min_margin >= MRZ_SURE_MARGIN),
+            lines: text.lines.clone(),
+        }
     }
 
     fn decode_all(&self, input: &ScoreInput) -> Result<Decoded, ScoreError> {

@@ -73,6 +73,8 @@ pub struct MrzText {
     pub min_margin: f32,
     /// Mean correlation of the characters read with their templates (1 is a perfect match).
     pub mean_score: f32,
+    /// How many separate zones the image holds (this one, the best read, included).
+    pub zones: usize,
     /// Per line, per character: margin of the best template over the second best.
     pub margins: Vec<Vec<f32>>,
     /// Per line, per character: correlation of the best template.
@@ -855,7 +857,9 @@ impl MrzReader {
         }
         // Top to bottom.
         lines.sort_by(|a, b| a.cell_centre(0.0).1.total_cmp(&b.cell_centre(0.0).1));
-        let mut best: Option<MrzText> = None;
+        // Every accepted group of lines, as (format, index of its first line among the lines
+        // of that length, text).
+        let mut accepted: Vec<(MrzFormat, usize, MrzText)> = Vec::new();
         for format in [MrzFormat::Td3, MrzFormat::Td2, MrzFormat::Td1] {
             let candidates: Vec<&Line> = lines
                 .iter()
@@ -865,19 +869,34 @@ impl MrzReader {
             if candidates.len() < n {
                 continue;
             }
-            for group in candidates.windows(n) {
+            for (first, group) in candidates.windows(n).enumerate() {
                 if !aligned(group) {
                     continue;
                 }
                 let text = self.read_zone(&gray, format, group);
-                if text.mean_score >= MIN_MEAN_SCORE
-                    && best.as_ref().is_none_or(|b| text.mean_score > b.mean_score)
-                {
-                    best = Some(text);
+                if text.mean_score >= MIN_MEAN_SCORE {
+                    accepted.push((format, first, text));
                 }
             }
         }
-        best
+        // The best read is the answer. Groups sharing no line with a better one are further
+        // zones: one document has one, so more means several documents or a pasted zone.
+        accepted.sort_by(|a, b| b.2.mean_score.total_cmp(&a.2.mean_score));
+        let mut kept: Vec<(MrzFormat, usize)> = Vec::new();
+        for (format, first, _) in &accepted {
+            let n = format.line_count();
+            let overlaps = kept
+                .iter()
+                .any(|(f, k)| f == format && first + n > *k && k + n > *first);
+            if !overlaps {
+                kept.push((*format, *first));
+            }
+        }
+        let zones = kept.len();
+        accepted.into_iter().next().map(|(_, _, mut text)| {
+            text.zones = zones;
+            text
+        })
     }
 
     /// Classifies every cell of an aligned group of lines.
@@ -931,6 +950,7 @@ impl MrzReader {
             lines,
             min_margin,
             mean_score,
+            zones: 1,
             margins,
             scores,
         }
@@ -1201,6 +1221,7 @@ mod tests {
             lines: vec!["SECRET".into()],
             min_margin: 0.1,
             mean_score: 0.9,
+            zones: 1,
             margins: vec![],
             scores: vec![],
         };
