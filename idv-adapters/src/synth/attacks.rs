@@ -30,11 +30,11 @@
 //! moving hands or 3-D masks; the backgrounds are smooth procedural fields. Treat error rates
 //! measured with these attacks as an optimistic upper bound on what real recaptures achieve.
 
-use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::jpeg_round_trip;
 use crate::onnx::passive::FaceRegion;
 
 type Lin = [f32; 3];
@@ -112,12 +112,7 @@ impl LinImage {
         if sigma < 0.05 {
             return;
         }
-        let r = (3.0 * sigma).ceil() as i32;
-        let k: Vec<f32> = (-r..=r)
-            .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
-            .collect();
-        let sum: f32 = k.iter().sum();
-        let k: Vec<f32> = k.iter().map(|v| v / sum).collect();
+        let (r, k) = super::gaussian_kernel(sigma);
         let (w, h) = (self.w as i32, self.h as i32);
         let mut tmp = vec![[0.0; 3]; self.px.len()];
         for y in 0..h {
@@ -359,16 +354,6 @@ fn gauss(rng: &mut StdRng) -> f32 {
     let u1: f32 = rng.gen_range(1e-7..1.0);
     let u2: f32 = rng.gen_range(0.0..1.0);
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
-}
-
-fn jpeg_round_trip(img: &RgbImage, quality: u8) -> RgbImage {
-    let mut buf = Vec::new();
-    JpegEncoder::new_with_quality(&mut buf, quality)
-        .encode_image(img)
-        .expect("encoding an in-memory RGB image cannot fail");
-    image::load_from_memory(&buf)
-        .expect("decoding our own JPEG cannot fail")
-        .to_rgb8()
 }
 
 fn log_uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {

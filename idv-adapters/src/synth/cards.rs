@@ -10,7 +10,6 @@
 //! The data is fictional and the images are for tests only.
 
 use ab_glyph::{point, Font, FontArc, PxScale};
-use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -574,12 +573,7 @@ fn blur(canvas: &mut Canvas, sigma: f32) {
     if sigma < 0.2 {
         return;
     }
-    let radius = (3.0 * sigma).ceil() as i32;
-    let kernel: Vec<f32> = (-radius..=radius)
-        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let total: f32 = kernel.iter().sum();
-    let kernel: Vec<f32> = kernel.iter().map(|k| k / total).collect();
+    let (radius, kernel) = super::gaussian_kernel(sigma);
     let (w, h) = (canvas.w as i32, canvas.h as i32);
     for horizontal in [true, false] {
         let src = canvas.data.clone();
@@ -663,27 +657,12 @@ pub fn generate(seed: u64, spec: &CardSpec) -> GeneratedCard {
         }
         *pixel = Rgb(out);
     }
-    let image = reencode(image, distortion.jpeg_quality);
+    let image = super::jpeg_round_trip(&image, distortion.jpeg_quality);
     GeneratedCard {
         image,
         lines,
         format,
         distortion,
-    }
-}
-
-/// JPEG round trip at `quality`; the image unchanged if encoding fails (it cannot for RGB8).
-fn reencode(image: RgbImage, quality: u8) -> RgbImage {
-    let mut bytes = Vec::new();
-    if JpegEncoder::new_with_quality(&mut bytes, quality)
-        .encode_image(&image)
-        .is_err()
-    {
-        return image;
-    }
-    match image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
-        Ok(decoded) => decoded.to_rgb8(),
-        Err(_) => image,
     }
 }
 
