@@ -255,13 +255,6 @@ impl DocumentChecks {
         })
     }
 
-    /// Whether any check failed.
-    pub fn any_failed(&self) -> bool {
-        self.all()
-            .iter()
-            .any(|(_, outcome)| *outcome == CheckOutcome::Failed)
-    }
-
     /// Every check, named as in the API.
     pub fn all(&self) -> [(&'static str, CheckOutcome); 9] {
         [

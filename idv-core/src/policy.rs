@@ -316,39 +316,8 @@ impl Policy {
                 }
                 Ok(zone) => {
                     checks.mrz_found = Passed;
-                    let digits_valid = zone.checksums_valid();
-                    checks.mrz_check_digits = CheckOutcome::from_bool(digits_valid);
-                    if !digits_valid {
-                        // A confident read of a wrong digit means the printed zone is wrong; an
-                        // unsure read may simply be a misread character.
-                        if *confident {
-                            rejections.push(Reason::MrzChecksumFailed);
-                        } else {
-                            doubts.push(Reason::DocumentUnreadable);
-                        }
-                    }
-                    if digits_valid || *confident {
-                        let fits = type_fits(zone.document_kind(), subject.document_type);
-                        checks.type_consistent = CheckOutcome::from_bool(fits);
-                        if !fits {
-                            rejections.push(Reason::DocumentTypeMismatch);
-                        }
-                    }
-                    // A date whose check digit fails cannot be trusted either way.
-                    let expiry_ok = zone.check("expiry_date").is_some_and(|c| c.valid);
-                    if expiry_ok {
-                        match zone.expiry_date.expiry() {
-                            Some(expiry) if expiry < subject.today => {
-                                checks.not_expired = Failed;
-                                rejections.push(Reason::DocumentExpired);
-                            }
-                            Some(_) => checks.not_expired = Passed,
-                            None => {
-                                checks.not_expired = Failed;
-                                doubts.push(Reason::DocumentUnreadable);
-                            }
-                        }
-                    }
+                    let reasons = (&mut rejections, &mut doubts);
+                    check_zone(&zone, *confident, subject, &mut checks, reasons);
                     data = Some(document_data(&zone, side.as_str(), subject.today));
                 }
             },
@@ -356,8 +325,8 @@ impl Policy {
         if checks.sharp_enough == Failed && !doubts.contains(&Reason::DocumentUnreadable) {
             doubts.push(Reason::DocumentUnreadable);
         }
-        let incomplete = !checks.passed() && !checks.any_failed();
-        if incomplete && rejections.is_empty() && doubts.is_empty() {
+        // Every failed check gave a reason above; checks that did not run give this one.
+        if !checks.passed() && rejections.is_empty() && doubts.is_empty() {
             doubts.push(Reason::DocumentChecksIncomplete);
         }
         rejections.dedup();
@@ -367,6 +336,50 @@ impl Policy {
             data,
             rejections,
             doubts,
+        }
+    }
+}
+
+/// Checks a parsed zone's check digits, its type against `document_type` and its expiry date,
+/// recording each outcome in `checks` and the reasons they give in (rejections, doubts).
+fn check_zone(
+    zone: &Mrz,
+    confident: bool,
+    subject: &Subject,
+    checks: &mut DocumentChecks,
+    (rejections, doubts): (&mut Vec<Reason>, &mut Vec<Reason>),
+) {
+    use CheckOutcome::{Failed, Passed};
+    let digits_valid = zone.checksums_valid();
+    checks.mrz_check_digits = CheckOutcome::from_bool(digits_valid);
+    if !digits_valid {
+        // A confident read of a wrong digit means the printed zone is wrong; an unsure read
+        // may simply be a misread character.
+        if confident {
+            rejections.push(Reason::MrzChecksumFailed);
+        } else {
+            doubts.push(Reason::DocumentUnreadable);
+        }
+    }
+    if digits_valid || confident {
+        let fits = type_fits(zone.document_kind(), subject.document_type);
+        checks.type_consistent = CheckOutcome::from_bool(fits);
+        if !fits {
+            rejections.push(Reason::DocumentTypeMismatch);
+        }
+    }
+    // A date whose check digit fails cannot be trusted either way.
+    if zone.check("expiry_date").is_some_and(|c| c.valid) {
+        match zone.expiry_date.expiry() {
+            Some(expiry) if expiry < subject.today => {
+                checks.not_expired = Failed;
+                rejections.push(Reason::DocumentExpired);
+            }
+            Some(_) => checks.not_expired = Passed,
+            None => {
+                checks.not_expired = Failed;
+                doubts.push(Reason::DocumentUnreadable);
+            }
         }
     }
 }
